@@ -1,0 +1,148 @@
+//! First start: a signing key and the `admin` user (SPEC §1).
+
+use super::users::create_user_blocking;
+use super::AuthError;
+use crate::config::{Config, SigningAlg};
+use crate::crypto::jwt::{self, KeyError, KeyRing};
+use crate::crypto::password::PasswordHasher;
+use crate::domain::{NewUser, Role, UserId};
+use crate::storage::{Store, StoreError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+const BOOTSTRAPPED: &str = "bootstrapped";
+pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("creating the admin user failed: {0}")]
+    Admin(#[from] AuthError),
+    #[error("writing {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn alg_name(alg: SigningAlg) -> &'static str {
+    match alg {
+        SigningAlg::EdDSA => "EdDSA",
+        SigningAlg::ES256 => "ES256",
+        SigningAlg::RS256 => "RS256",
+        SigningAlg::HS256 => "HS256",
+    }
+}
+
+/// Loads the signing keys, creating the first one — or, when `tokens.signing_alg` changed, a
+/// new active key of that algorithm, the old one retired but still verifying.
+pub fn signing_keys(
+    store: &dyn Store,
+    alg: SigningAlg,
+    now: OffsetDateTime,
+) -> Result<KeyRing, BootstrapError> {
+    let mut keys = store.signing_keys()?;
+    let active_alg = keys.iter().find(|k| k.active).map(|k| k.alg.clone());
+    if active_alg.as_deref() != Some(alg_name(alg)) {
+        let mut changed = Vec::new();
+        for key in keys.iter_mut().filter(|k| k.active) {
+            key.active = false;
+            key.retired_at = Some(now);
+            changed.push(key.clone());
+        }
+        let new = jwt::generate(alg, now)?;
+        log::info!("created signing key {} ({})", new.kid, new.alg);
+        changed.push(new.clone());
+        store.save_signing_keys(&changed)?;
+        keys.push(new);
+    }
+    Ok(KeyRing::new(&keys)?)
+}
+
+/// What the bootstrap did about the admin user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// Not a first start.
+    Existing,
+    /// Created with the password from `TESSERA_ADMIN_PASSWORD`.
+    FromEnvironment,
+    /// Created with a generated password, written to this file.
+    Generated(PathBuf),
+}
+
+/// On the first start of an empty store, creates `admin` with the role `Administrator`.
+pub fn ensure_admin(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<AdminBootstrap, BootstrapError> {
+    if store.get_meta(BOOTSTRAPPED)?.is_some() {
+        return Ok(AdminBootstrap::Existing);
+    }
+    if store.count_users()? > 0 {
+        store.put_meta(BOOTSTRAPPED, b"1")?;
+        return Ok(AdminBootstrap::Existing);
+    }
+    let (password, generated) = match &config.bootstrap_admin_password {
+        Some(p) => (p.clone(), false),
+        None => (crate::crypto::random_password(24), true),
+    };
+    let admin = NewUser {
+        userid: UserId::parse("admin").map_err(AuthError::from)?,
+        password: password.clone(),
+        email: None,
+        firstname: None,
+        lastname: None,
+        roles: vec![Role::parse(Role::ADMINISTRATOR).map_err(AuthError::from)?],
+        provider: None,
+        domain: None,
+    };
+    // The operator chose this password: only the length cap applies, not min_length.
+    create_user_blocking(store, hasher, 1, admin, now)?;
+    let outcome = if generated {
+        let path = config.server.data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+        write_private_file(&path, password.as_bytes())?;
+        // SPEC §1: the generated password is printed once, so a first start can be used at once.
+        log::warn!(
+            "created user 'admin' with the generated password {password} (also in {}; change it)",
+            path.display()
+        );
+        AdminBootstrap::Generated(path)
+    } else {
+        log::info!("created user 'admin' with the password from TESSERA_ADMIN_PASSWORD");
+        AdminBootstrap::FromEnvironment
+    };
+    store.put_meta(BOOTSTRAPPED, b"1")?;
+    Ok(outcome)
+}
+
+/// Writes `contents` to a file readable by its owner only (mode 0600).
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), BootstrapError> {
+    let err = |source| BootstrapError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path).map_err(err)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(err)?;
+        file.write_all(contents).map_err(err)?;
+        file.sync_all().map_err(err)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path).map_err(err)?;
+        file.write_all(contents).map_err(err)?;
+        file.sync_all().map_err(err)
+    }
+}

@@ -1,0 +1,232 @@
+//! Login, refresh and logout (SPEC §3): sessions, refresh rotation with reuse detection, and
+//! the claims tokens they hand out.
+
+use super::{blocking, AuthError, Context};
+use crate::crypto::SecretString;
+use crate::domain::{NewUser, Session, SessionId, User, UserId};
+use crate::storage::Rotation;
+use crate::tokens::claims::ClaimsToken;
+use crate::tokens::jwt::Expiry;
+use crate::tokens::refresh;
+use crate::tokens::secret::GeneratedSecret;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Credentials as presented to the login endpoint.
+#[derive(Debug)]
+pub struct LoginRequest {
+    pub userid: String,
+    pub password: SecretString,
+    pub provider: Option<String>,
+    pub domain: Option<String>,
+}
+
+/// What a successful login or refresh hands out.
+#[derive(Debug)]
+pub struct Grant {
+    pub user: User,
+    pub session: Session,
+    pub refresh_token: GeneratedSecret,
+    pub claims_token: String,
+    pub claims: ClaimsToken,
+}
+
+/// How a logout names its session.
+#[derive(Debug)]
+pub enum LogoutBy {
+    RefreshToken(SecretString),
+    ClaimsToken(SecretString),
+}
+
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+}
+
+/// Checks a userid and password, and on success opens a session.
+pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthError> {
+    let provider = NewUser::text_field("provider", request.provider)?;
+    let domain = NewUser::text_field("domain", request.domain)?;
+    let user = verify_password(ctx, &request.userid, request.password).await?;
+    let config = ctx.config();
+    let now = ctx.now();
+    let session = Session {
+        id: SessionId(Uuid::new_v4()),
+        userid: user.userid.clone(),
+        provider: provider.or_else(|| user.provider.clone()),
+        domain: domain.or_else(|| user.domain.clone()),
+        created_at: now,
+        expires_at: now + seconds(config.tokens.session_max_age_seconds),
+        revoked_at: None,
+    };
+    let (refresh_token, record) =
+        refresh::mint(&session, now, seconds(config.tokens.refresh_ttl_seconds));
+    let store = ctx.store.clone();
+    let stored = session.clone();
+    blocking(move || store.create_session(&stored, &record)).await?;
+    grant(ctx, user, session, refresh_token, now)
+}
+
+/// Verifies a directory user's password: the one path for login, Basic callers and (later)
+/// browser sessions. Unknown users cost a dummy verification, and every failure is the same
+/// error, so neither the answer nor its timing tells whether a userid exists.
+pub async fn verify_password(
+    ctx: &Context,
+    userid: &str,
+    password: SecretString,
+) -> Result<User, AuthError> {
+    let user = match UserId::parse(userid) {
+        Ok(id) => ctx.store.get_user(&id)?,
+        Err(_) => None,
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let presented = password.clone();
+    let matched = ctx.hasher.verify(password, stored).await?;
+    match user {
+        Some(user) if matched && !user.disabled => {
+            rehash_if_needed(ctx, &user, presented);
+            Ok(user)
+        }
+        _ => Err(AuthError::InvalidCredentials),
+    }
+}
+
+/// Upgrades a stored hash made with an older cost, in the background (OWASP ASVS 2.4).
+fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
+    if !ctx.hasher.needs_rehash(&user.password_hash) {
+        return;
+    }
+    let (hasher, store, userid) = (ctx.hasher.clone(), ctx.store.clone(), user.userid.clone());
+    actix_rt::spawn(async move {
+        let Ok(phc) = hasher.hash(password).await else {
+            return;
+        };
+        let result = blocking(move || match store.get_user(&userid)? {
+            Some(mut current) => {
+                current.password_hash = phc;
+                store.update_user(&current)
+            }
+            None => Ok(()),
+        })
+        .await;
+        if let Err(e) = result {
+            log::warn!("rehashing a password with the current cost failed: {e}");
+        }
+    });
+}
+
+/// Exchanges a refresh token for a new one and a new claims token (SPEC §3).
+pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, AuthError> {
+    let parsed = refresh::parse(presented.expose()).ok_or(AuthError::InvalidGrant)?;
+    let record = ctx
+        .store
+        .get_refresh_token(parsed.id)?
+        .filter(|r| parsed.matches(&r.hash))
+        .ok_or(AuthError::InvalidGrant)?;
+    let session = ctx
+        .store
+        .get_session(record.session)?
+        .ok_or(AuthError::InvalidGrant)?;
+    let config = ctx.config();
+    let now = ctx.now();
+    let (next_token, next) =
+        refresh::mint(&session, now, seconds(config.tokens.refresh_ttl_seconds));
+    let store = ctx.store.clone();
+    let outcome = blocking(move || store.rotate_refresh_token(record.id, &next, now)).await?;
+    match outcome {
+        Rotation::Rotated(session) => {
+            let user = match ctx.store.get_user(&session.userid)? {
+                Some(user) if !user.disabled => user,
+                _ => {
+                    end_session(ctx, session.id).await?;
+                    return Err(AuthError::InvalidGrant);
+                }
+            };
+            grant(ctx, user, session, next_token, now)
+        }
+        Rotation::Reused(sid) => {
+            log::warn!("a spent refresh token was presented again: session {sid} revoked");
+            Err(AuthError::InvalidGrant)
+        }
+        Rotation::Inactive | Rotation::NotFound => Err(AuthError::InvalidGrant),
+    }
+}
+
+/// Ends the session named by a refresh token or a claims token. Ending a session that has
+/// already ended succeeds; a spent refresh token is reuse and revokes its session.
+pub async fn logout(ctx: &Context, by: LogoutBy) -> Result<(), AuthError> {
+    let config = ctx.config();
+    let sid = match by {
+        LogoutBy::RefreshToken(text) => {
+            let parsed = refresh::parse(text.expose()).ok_or(AuthError::InvalidGrant)?;
+            let record = ctx
+                .store
+                .get_refresh_token(parsed.id)?
+                .filter(|r| parsed.matches(&r.hash))
+                .ok_or(AuthError::InvalidGrant)?;
+            if record.spent_at.is_some() {
+                end_session(ctx, record.session).await?;
+                log::warn!(
+                    "a spent refresh token was presented to logout: session {} revoked",
+                    record.session
+                );
+                return Err(AuthError::InvalidGrant);
+            }
+            record.session
+        }
+        LogoutBy::ClaimsToken(jwt) => {
+            // An expired claims token still names its session, and ending a session is safe.
+            let claims = ClaimsToken::verify(
+                &ctx.keys,
+                jwt.expose(),
+                &config.server.external_url_base,
+                &config.tokens.audience,
+                ctx.now(),
+                Expiry::Ignore,
+            )
+            .map_err(|_| AuthError::InvalidGrant)?;
+            SessionId(Uuid::parse_str(&claims.sid).map_err(|_| AuthError::InvalidGrant)?)
+        }
+    };
+    end_session(ctx, sid).await
+}
+
+pub(crate) async fn end_session(ctx: &Context, sid: SessionId) -> Result<(), AuthError> {
+    let (store, now) = (ctx.store.clone(), ctx.now());
+    blocking(move || store.revoke_session(sid, now)).await?;
+    Ok(())
+}
+
+fn grant(
+    ctx: &Context,
+    user: User,
+    session: Session,
+    refresh_token: GeneratedSecret,
+    now: OffsetDateTime,
+) -> Result<Grant, AuthError> {
+    let config = ctx.config();
+    let iat = now.unix_timestamp();
+    let exp = (now + seconds(config.tokens.claims_ttl_seconds))
+        .min(session.expires_at)
+        .unix_timestamp();
+    let claims = ClaimsToken {
+        iss: config.server.external_url_base.clone(),
+        sub: user.userid.as_str().to_string(),
+        aud: config.tokens.audience.clone(),
+        iat,
+        exp,
+        nbf: None,
+        jti: Uuid::new_v4().to_string(),
+        sid: session.id.to_string(),
+        roles: user.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        provider: session.provider.clone(),
+        domain: session.domain.clone(),
+    };
+    let claims_token = claims.sign(&ctx.keys)?;
+    Ok(Grant {
+        user,
+        session,
+        refresh_token,
+        claims_token,
+        claims,
+    })
+}

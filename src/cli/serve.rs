@@ -1,0 +1,33 @@
+//! `tessera serve`: load the configuration, start both listeners, serve until stopped.
+
+use crate::app::Application;
+use crate::clock::SystemClock;
+use crate::config::{self, ConfigSource};
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(config_path: &Path) -> Result<(), String> {
+    let (config, source) = config::load(config_path).map_err(|e| e.to_string())?;
+    match &source {
+        ConfigSource::File(p) => log::info!("configuration from {}", p.display()),
+        ConfigSource::Defaults(p) => {
+            log::info!(
+                "no file at {}: using the default configuration",
+                p.display()
+            )
+        }
+    }
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let app = Application::build(config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        log::info!(
+            "tessera {} listening: public http://{} intranet http://{}",
+            env!("CARGO_PKG_VERSION"),
+            app.public_addr(),
+            app.intranet_addr()
+        );
+        app.run_until_stopped().await.map_err(|e| e.to_string())?;
+        log::info!("tessera stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,243 @@
+//! Extractors: the request body (JSON or form, SPEC §3), Basic credentials, and one extractor
+//! per kind of caller (STYLE habit 2) — a handler without one is public by intent.
+
+use super::error::ApiError;
+use super::params::{describe_json, describe_pairs, LoggedParams};
+use crate::auth::caller::{self, Service};
+use crate::auth::Context;
+use crate::crypto::SecretString;
+use crate::domain::User;
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{BytesMut, Data};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Who the caller turned out to be, for the access log.
+#[derive(Debug, Clone)]
+pub struct CallerName(pub String);
+
+pub fn note_caller(req: &HttpRequest, name: &str) {
+    req.extensions_mut().insert(CallerName(name.to_string()));
+}
+
+pub fn context(req: &HttpRequest) -> Result<Data<Context>, ApiError> {
+    req.app_data::<Data<Context>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application context missing".into()))
+}
+
+enum BodyFormat {
+    Json,
+    Form,
+}
+
+fn body_format(req: &HttpRequest, body: &[u8]) -> Result<BodyFormat, ApiError> {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        // curl without -H, or an empty body: guess from the first byte.
+        return Ok(match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => BodyFormat::Json,
+            _ => BodyFormat::Form,
+        });
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Content-Type is not valid text".into()))?;
+    // Parameters are ignored whatever they are, so the doubled `;charset=UTF-8;charset=UTF-8`
+    // that Volt MX clients send is fine.
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(BodyFormat::Json),
+        e if e.starts_with("application/") && e.ends_with("+json") => Ok(BodyFormat::Json),
+        "application/x-www-form-urlencoded" => Ok(BodyFormat::Form),
+        _ if body.is_empty() => Ok(BodyFormat::Form),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
+async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn json_error(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    // serde's messages can quote the offending value (a password sent as a number, say):
+    // say what kind of problem it is and where, never what was there.
+    let what = match e.classify() {
+        Category::Data if message.starts_with("missing field") => message
+            .split(" at line")
+            .next()
+            .unwrap_or("missing field")
+            .to_string(),
+        Category::Data => "a field has the wrong type".into(),
+        Category::Eof => "the JSON body ends early".into(),
+        _ => "the body is not valid JSON".into(),
+    };
+    ApiError::BadRequest(format!("{what} (line {}, column {})", e.line(), e.column()))
+}
+
+/// A request body in JSON or `application/x-www-form-urlencoded`, read up to
+/// `server.max_body_bytes` (413 beyond). An empty body reads as no fields.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let limit = context(&req)?.config().server.max_body_bytes;
+            let bytes = read_body(&req, &mut payload, limit).await?;
+            let value = match body_format(&req, &bytes)? {
+                BodyFormat::Json if bytes.iter().all(u8::is_ascii_whitespace) => {
+                    serde_json::Value::Object(Default::default())
+                }
+                BodyFormat::Json => {
+                    let value: serde_json::Value =
+                        serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
+                    if !value.is_object() {
+                        return Err(ApiError::BadRequest(
+                            "the JSON body must be an object".into(),
+                        ));
+                    }
+                    value
+                }
+                BodyFormat::Form => {
+                    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                        .map_err(|_| ApiError::BadRequest("the form body is malformed".into()))?;
+                    req.extensions_mut().insert(LoggedParams(describe_pairs(
+                        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                    )));
+                    // Later duplicates win, as with most form parsers.
+                    let map: serde_json::Map<String, serde_json::Value> = pairs
+                        .into_iter()
+                        .map(|(n, v)| (n, serde_json::Value::String(v)))
+                        .collect();
+                    let parsed =
+                        serde_json::from_value(serde_json::Value::Object(map)).map_err(|_| {
+                            ApiError::BadRequest("a form field has the wrong form".into())
+                        })?;
+                    return Ok(Body(parsed));
+                }
+            };
+            req.extensions_mut()
+                .insert(LoggedParams(describe_json(&value)));
+            serde_json::from_value(value)
+                .map(Body)
+                .map_err(|e| json_error(&e))
+        })
+    }
+}
+
+/// `Authorization: Basic …` decoded into userid and password. `Ok(None)` if the request has no
+/// Basic credentials; an error (400) if it has a malformed Basic header (SPEC §9).
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || ApiError::BadRequest("malformed Basic authorization header".into());
+    let value = value.to_str().map_err(|_| malformed())?.trim();
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let encoded = encoded.trim();
+    let decoded = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+        .map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (userid, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok(Some((userid.to_string(), SecretString::new(password))))
+}
+
+/// A caller of the `introspection` service (SPEC §6, §7).
+pub struct IntrospectionCaller(pub User);
+
+impl FromRequest for IntrospectionCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let ctx = context(&req)?;
+            let realm = ctx.config().server.realm.clone();
+            let Some((userid, password)) = basic_credentials(req.headers())? else {
+                return Err(ApiError::Challenge { realm });
+            };
+            let user = caller::basic_user(&ctx, Service::Introspection, &userid, password)
+                .await
+                .map_err(|e| ApiError::from_caller(e, &realm))?;
+            note_caller(&req, user.userid.as_str());
+            Ok(IntrospectionCaller(user))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        h
+    }
+
+    #[test]
+    fn basic_header_parsing() {
+        let (user, pass) = basic_credentials(&headers("Basic YWxpY2U6cHc6d2l0aDpjb2xvbnM="))
+            .expect("ok")
+            .expect("present");
+        assert_eq!(user, "alice");
+        assert_eq!(pass.expose(), "pw:with:colons");
+        assert!(basic_credentials(&headers("basic YWxpY2U6cHc"))
+            .expect("ok")
+            .is_some());
+        assert!(basic_credentials(&headers("Bearer abc"))
+            .expect("ok")
+            .is_none());
+        assert!(basic_credentials(&HeaderMap::new()).expect("ok").is_none());
+        assert!(basic_credentials(&headers("Basic !!!")).is_err());
+        assert!(basic_credentials(&headers("Basic bm9jb2xvbg==")).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! The contract every storage backend passes (STYLE habit 5). A backend's test module calls
+//! [`run_all`] with a way to open a fresh store and to reopen it after a drop.
+
+use super::{Rotation, Store, StoreError};
+use crate::domain::{RefreshTokenRecord, Role, Session, SessionId, StoredSigningKey, User, UserId};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("valid timestamp")
+}
+
+pub(crate) fn user(id: &str) -> User {
+    User {
+        userid: UserId::parse(id).expect("valid userid"),
+        email: None,
+        firstname: Some("First".into()),
+        lastname: None,
+        roles: vec![Role::parse("Supervisor").expect("valid role")],
+        provider: None,
+        domain: None,
+        disabled: false,
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn session(userid: &str, now: OffsetDateTime) -> Session {
+    Session {
+        id: SessionId(Uuid::new_v4()),
+        userid: UserId::parse(userid).expect("valid userid"),
+        provider: None,
+        domain: None,
+        created_at: now,
+        expires_at: now + Duration::days(30),
+        revoked_at: None,
+    }
+}
+
+fn token(session: &Session, now: OffsetDateTime) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        id: Uuid::new_v4(),
+        session: session.id,
+        userid: session.userid.clone(),
+        hash: [7; 32],
+        issued_at: now,
+        expires_at: now + Duration::days(14),
+        spent_at: None,
+    }
+}
+
+/// Runs every contract check. `open` opens the backend over the same data each time it is
+/// called; it is called again after the previous handle is dropped, to check persistence.
+pub(crate) fn run_all<S: Store>(open: impl Fn() -> S) {
+    let store = Arc::new(open());
+    users(&*store);
+    sessions_and_rotation(&*store);
+    concurrent_rotation_has_one_winner(store.clone());
+    revocation_and_meta(&*store);
+    signing_keys(&*store);
+    let kept = user("persisted");
+    store.create_user(&kept).expect("create");
+    drop(store);
+    let reopened = open();
+    assert_eq!(reopened.get_user(&kept.userid).expect("get"), Some(kept));
+    reopened.ping().expect("ping");
+}
+
+fn users(store: &dyn Store) {
+    let alice = user("alice");
+    store.create_user(&alice).expect("create");
+    assert!(matches!(
+        store.create_user(&alice),
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.get_user(&alice.userid).expect("get"),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store
+            .get_user(&UserId::parse("nobody").expect("valid"))
+            .expect("get"),
+        None
+    );
+
+    let mut changed = alice.clone();
+    changed.disabled = true;
+    store.update_user(&changed).expect("update");
+    assert!(
+        store
+            .get_user(&alice.userid)
+            .expect("get")
+            .expect("exists")
+            .disabled
+    );
+    assert!(matches!(
+        store.update_user(&user("ghost")),
+        Err(StoreError::NotFound)
+    ));
+
+    for id in ["bob", "carol", "dave"] {
+        store.create_user(&user(id)).expect("create");
+    }
+    let first = store.list_users(None, 2).expect("list");
+    let names: Vec<_> = first.iter().map(|u| u.userid.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let next = store.list_users(Some(&first[1].userid), 10).expect("list");
+    let names: Vec<_> = next.iter().map(|u| u.userid.as_str()).collect();
+    assert_eq!(names, ["carol", "dave"]);
+    assert_eq!(store.count_users().expect("count"), 4);
+
+    assert!(store
+        .delete_user(&UserId::parse("dave").expect("valid"))
+        .expect("delete"));
+    assert!(!store
+        .delete_user(&UserId::parse("dave").expect("valid"))
+        .expect("delete"));
+    assert_eq!(store.count_users().expect("count"), 3);
+}
+
+fn sessions_and_rotation(store: &dyn Store) {
+    let now = t0();
+    let s = session("alice", now);
+    let first = token(&s, now);
+    store.create_session(&s, &first).expect("create session");
+    assert_eq!(store.get_session(s.id).expect("get"), Some(s.clone()));
+    assert_eq!(
+        store.get_refresh_token(first.id).expect("get"),
+        Some(first.clone())
+    );
+
+    let second = token(&s, now);
+    assert_eq!(
+        store
+            .rotate_refresh_token(first.id, &second, now)
+            .expect("rotate"),
+        Rotation::Rotated(s.clone())
+    );
+    let spent = store
+        .get_refresh_token(first.id)
+        .expect("get")
+        .expect("kept");
+    assert_eq!(spent.spent_at, Some(now));
+    assert!(store.get_refresh_token(second.id).expect("get").is_some());
+
+    // Presenting the spent token again revokes the session, and with it `second`.
+    let third = token(&s, now);
+    assert_eq!(
+        store
+            .rotate_refresh_token(first.id, &third, now)
+            .expect("rotate"),
+        Rotation::Reused(s.id)
+    );
+    assert!(store.get_refresh_token(third.id).expect("get").is_none());
+    assert!(!store
+        .get_session(s.id)
+        .expect("get")
+        .expect("kept")
+        .is_live(now));
+    assert_eq!(
+        store
+            .rotate_refresh_token(second.id, &third, now)
+            .expect("rotate"),
+        Rotation::Inactive
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(Uuid::new_v4(), &third, now)
+            .expect("rotate"),
+        Rotation::NotFound
+    );
+
+    // An expired token does not rotate, and does not revoke its session.
+    let s2 = session("alice", now);
+    let old = token(&s2, now);
+    store.create_session(&s2, &old).expect("create");
+    let later = now + Duration::days(15);
+    assert_eq!(
+        store
+            .rotate_refresh_token(old.id, &token(&s2, later), later)
+            .expect("rotate"),
+        Rotation::Inactive
+    );
+    assert!(store
+        .get_session(s2.id)
+        .expect("get")
+        .expect("kept")
+        .is_live(later));
+
+    // Revoking one user's sessions leaves other users' alone.
+    let bob = session("bob", now);
+    store
+        .create_session(&bob, &token(&bob, now))
+        .expect("create");
+    let alice = UserId::parse("alice").expect("valid");
+    assert_eq!(store.revoke_user_sessions(&alice, now).expect("revoke"), 1);
+    assert!(!store
+        .get_session(s2.id)
+        .expect("get")
+        .expect("kept")
+        .is_live(now));
+    assert!(store
+        .get_session(bob.id)
+        .expect("get")
+        .expect("kept")
+        .is_live(now));
+    assert!(store.revoke_session(bob.id, now).expect("revoke"));
+    assert!(!store.revoke_session(bob.id, now).expect("revoke"));
+}
+
+fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
+    let now = t0();
+    let s = session("carol", now);
+    let first = token(&s, now);
+    store.create_session(&s, &first).expect("create");
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, s) = (store.clone(), s.clone());
+            std::thread::spawn(move || {
+                let next = token(&s, now);
+                store
+                    .rotate_refresh_token(first.id, &next, now)
+                    .expect("rotate")
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let winners = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Rotated(_)))
+        .count();
+    assert_eq!(winners, 1, "{outcomes:?}");
+}
+
+fn revocation_and_meta(store: &dyn Store) {
+    assert!(!store.is_token_id_revoked("jti-1").expect("read"));
+    store.revoke_token_id("jti-1", t0()).expect("revoke");
+    assert!(store.is_token_id_revoked("jti-1").expect("read"));
+
+    assert_eq!(store.get_meta("token_uuid").expect("get"), None);
+    store.put_meta("token_uuid", b"abc").expect("put");
+    assert_eq!(
+        store.get_meta("token_uuid").expect("get"),
+        Some(b"abc".to_vec())
+    );
+}
+
+fn signing_keys(store: &dyn Store) {
+    let key = |kid: &str, active: bool| StoredSigningKey {
+        kid: kid.into(),
+        alg: "EdDSA".into(),
+        private: vec![1, 2, 3],
+        created_at: t0(),
+        active,
+        retired_at: None,
+    };
+    store.save_signing_keys(&[key("k1", true)]).expect("save");
+    let mut retired = key("k1", false);
+    retired.retired_at = Some(t0());
+    store
+        .save_signing_keys(&[retired.clone(), key("k2", true)])
+        .expect("rotate");
+    let mut keys = store.signing_keys().expect("list");
+    keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+    assert_eq!(keys, vec![retired, key("k2", true)]);
+}

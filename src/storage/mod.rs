@@ -1,0 +1,108 @@
+//! The storage traits every backend implements, and the errors they return.
+//!
+//! Business code sees only these traits (STYLE habit 5). Every mutating method is durable
+//! before it returns: a backend flushes to disk (SPEC §10), so a caller may answer 2xx at once.
+//! Methods are synchronous; the auth layer runs mutations on the blocking pool.
+
+#[cfg(test)]
+pub(crate) mod contract;
+mod records;
+pub mod sled;
+
+use crate::domain::{RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the record already exists")]
+    Conflict,
+    #[error("the record does not exist")]
+    NotFound,
+    #[error("the data directory is in use by another process (is a tessera server running?)")]
+    Locked,
+    #[error("a record in {tree} cannot be decoded: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+    #[error("the storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// The outcome of exchanging a refresh token (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now spent and `next` is stored.
+    Rotated(Session),
+    /// The token had been spent already: its session is now revoked.
+    Reused(SessionId),
+    /// The token, or its session, has expired or was revoked.
+    Inactive,
+    /// No such token.
+    NotFound,
+}
+
+pub trait UserStore {
+    /// Stores a new user; `Conflict` if the userid is taken.
+    fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError>;
+    /// Replaces an existing user; `NotFound` if there is none.
+    fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Removes a user; `false` if there was none.
+    fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError>;
+    /// Users in userid order, starting after `after`.
+    fn list_users(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<User>, StoreError>;
+    fn count_users(&self) -> Result<u64, StoreError>;
+}
+
+pub trait SessionStore {
+    /// Stores a new session with its first refresh token, atomically.
+    fn create_session(
+        &self,
+        session: &Session,
+        first: &RefreshTokenRecord,
+    ) -> Result<(), StoreError>;
+    fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// Exchanges the refresh token `spent` for `next`, atomically: of concurrent calls for one
+    /// token exactly one sees it live. A token presented after it was spent revokes its session.
+    fn rotate_refresh_token(
+        &self,
+        spent: Uuid,
+        next: &RefreshTokenRecord,
+        now: OffsetDateTime,
+    ) -> Result<Rotation, StoreError>;
+    /// Revokes a session (all its refresh tokens); `false` if it was not live.
+    fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Revokes every live session of a user; returns how many.
+    fn revoke_user_sessions(
+        &self,
+        userid: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError>;
+}
+
+/// Revoked JWT ids (`jti`), kept until the token would have expired anyway.
+pub trait RevocationStore {
+    fn revoke_token_id(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
+    fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+}
+
+pub trait KeyStore {
+    fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
+    /// Inserts or replaces the given keys in one atomic step (a rotation adds one key and
+    /// retires another).
+    fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError>;
+}
+
+/// Small named values of the installation (schema version, generated settings).
+pub trait MetaStore {
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+}
+
+/// Everything tessera stores.
+pub trait Store:
+    UserStore + SessionStore + RevocationStore + KeyStore + MetaStore + Send + Sync + 'static
+{
+    /// Answers `Ok` while the store can serve reads (the health check).
+    fn ping(&self) -> Result<(), StoreError>;
+}

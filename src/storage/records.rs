@@ -1,0 +1,298 @@
+//! Versioned on-disk records and their conversions to and from domain types (STYLE habit 6).
+//!
+//! Each record is JSON with a `v` tag; a new layout adds a variant and a conversion, so old
+//! records keep reading. Timestamps are Unix seconds; hashes and key material are base64.
+
+use super::StoreError;
+use crate::domain::{
+    Email, RefreshTokenRecord, Role, Session, SessionId, StoredSigningKey, User, UserId,
+};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum UserRecord {
+    #[serde(rename = "1")]
+    V1(UserV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UserV1 {
+    userid: String,
+    email: Option<String>,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    roles: Vec<String>,
+    provider: Option<String>,
+    domain: Option<String>,
+    disabled: bool,
+    password_hash: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum SessionRecord {
+    #[serde(rename = "1")]
+    V1(SessionV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SessionV1 {
+    id: Uuid,
+    userid: String,
+    provider: Option<String>,
+    domain: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum RefreshRecord {
+    #[serde(rename = "1")]
+    V1(RefreshV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct RefreshV1 {
+    id: Uuid,
+    session: Uuid,
+    userid: String,
+    sha256: String,
+    issued_at: i64,
+    expires_at: i64,
+    spent_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum SigningKeyRecord {
+    #[serde(rename = "1")]
+    V1(SigningKeyV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SigningKeyV1 {
+    kid: String,
+    alg: String,
+    private: String,
+    created_at: i64,
+    active: bool,
+    retired_at: Option<i64>,
+}
+
+fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn corrupt(tree: &'static str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        reason: reason.to_string(),
+    }
+}
+
+fn from_ts(tree: &'static str, t: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(t).map_err(|e| corrupt(tree, e))
+}
+
+pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    // Serializing these plain structs to JSON cannot fail: no maps with non-string keys.
+    serde_json::to_vec(record).unwrap_or_default()
+}
+
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    tree: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(tree, e))
+}
+
+impl From<&User> for UserRecord {
+    fn from(u: &User) -> Self {
+        UserRecord::V1(UserV1 {
+            userid: u.userid.as_str().to_string(),
+            email: u.email.as_ref().map(|e| e.as_str().to_string()),
+            firstname: u.firstname.clone(),
+            lastname: u.lastname.clone(),
+            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            provider: u.provider.clone(),
+            domain: u.domain.clone(),
+            disabled: u.disabled,
+            password_hash: u.password_hash.clone(),
+            created_at: ts(u.created_at),
+            updated_at: ts(u.updated_at),
+        })
+    }
+}
+
+impl TryFrom<UserRecord> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRecord) -> Result<Self, StoreError> {
+        const T: &str = "users";
+        let UserRecord::V1(r) = r;
+        Ok(User {
+            userid: UserId::parse(&r.userid).map_err(|e| corrupt(T, e))?,
+            email: r
+                .email
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|e| corrupt(T, e))?,
+            firstname: r.firstname,
+            lastname: r.lastname,
+            roles: r
+                .roles
+                .iter()
+                .map(|role| Role::parse(role))
+                .collect::<Result<_, _>>()
+                .map_err(|e| corrupt(T, e))?,
+            provider: r.provider,
+            domain: r.domain,
+            disabled: r.disabled,
+            password_hash: r.password_hash,
+            created_at: from_ts(T, r.created_at)?,
+            updated_at: from_ts(T, r.updated_at)?,
+        })
+    }
+}
+
+impl From<&Session> for SessionRecord {
+    fn from(s: &Session) -> Self {
+        SessionRecord::V1(SessionV1 {
+            id: s.id.0,
+            userid: s.userid.as_str().to_string(),
+            provider: s.provider.clone(),
+            domain: s.domain.clone(),
+            created_at: ts(s.created_at),
+            expires_at: ts(s.expires_at),
+            revoked_at: s.revoked_at.map(ts),
+        })
+    }
+}
+
+impl TryFrom<SessionRecord> for Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRecord) -> Result<Self, StoreError> {
+        const T: &str = "sessions";
+        let SessionRecord::V1(r) = r;
+        Ok(Session {
+            id: SessionId(r.id),
+            userid: UserId::parse(&r.userid).map_err(|e| corrupt(T, e))?,
+            provider: r.provider,
+            domain: r.domain,
+            created_at: from_ts(T, r.created_at)?,
+            expires_at: from_ts(T, r.expires_at)?,
+            revoked_at: r.revoked_at.map(|t| from_ts(T, t)).transpose()?,
+        })
+    }
+}
+
+impl From<&RefreshTokenRecord> for RefreshRecord {
+    fn from(r: &RefreshTokenRecord) -> Self {
+        RefreshRecord::V1(RefreshV1 {
+            id: r.id,
+            session: r.session.0,
+            userid: r.userid.as_str().to_string(),
+            sha256: B64.encode(r.hash),
+            issued_at: ts(r.issued_at),
+            expires_at: ts(r.expires_at),
+            spent_at: r.spent_at.map(ts),
+        })
+    }
+}
+
+impl TryFrom<RefreshRecord> for RefreshTokenRecord {
+    type Error = StoreError;
+    fn try_from(r: RefreshRecord) -> Result<Self, StoreError> {
+        const T: &str = "refresh_tokens";
+        let RefreshRecord::V1(r) = r;
+        let hash: [u8; 32] = B64
+            .decode(&r.sha256)
+            .map_err(|e| corrupt(T, e))?
+            .try_into()
+            .map_err(|_| corrupt(T, "hash is not 32 bytes"))?;
+        Ok(RefreshTokenRecord {
+            id: r.id,
+            session: SessionId(r.session),
+            userid: UserId::parse(&r.userid).map_err(|e| corrupt(T, e))?,
+            hash,
+            issued_at: from_ts(T, r.issued_at)?,
+            expires_at: from_ts(T, r.expires_at)?,
+            spent_at: r.spent_at.map(|t| from_ts(T, t)).transpose()?,
+        })
+    }
+}
+
+impl From<&StoredSigningKey> for SigningKeyRecord {
+    fn from(k: &StoredSigningKey) -> Self {
+        SigningKeyRecord::V1(SigningKeyV1 {
+            kid: k.kid.clone(),
+            alg: k.alg.clone(),
+            private: B64.encode(&k.private),
+            created_at: ts(k.created_at),
+            active: k.active,
+            retired_at: k.retired_at.map(ts),
+        })
+    }
+}
+
+impl TryFrom<SigningKeyRecord> for StoredSigningKey {
+    type Error = StoreError;
+    fn try_from(r: SigningKeyRecord) -> Result<Self, StoreError> {
+        const T: &str = "signing_keys";
+        let SigningKeyRecord::V1(r) = r;
+        Ok(StoredSigningKey {
+            kid: r.kid,
+            alg: r.alg,
+            private: B64.decode(&r.private).map_err(|e| corrupt(T, e))?,
+            created_at: from_ts(T, r.created_at)?,
+            active: r.active,
+            retired_at: r.retired_at.map(|t| from_ts(T, t)).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_record_is_tagged_with_its_version() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("valid");
+        let user = User {
+            userid: UserId::parse("alice").expect("valid"),
+            email: Some(Email::parse("a@example.com").expect("valid")),
+            firstname: Some("Alice".into()),
+            lastname: None,
+            roles: vec![Role::parse("Administrator").expect("valid")],
+            provider: None,
+            domain: None,
+            disabled: false,
+            password_hash: "$argon2id$v=19$...".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let bytes = encode(&UserRecord::from(&user));
+        assert!(String::from_utf8_lossy(&bytes).starts_with(r#"{"v":"1""#));
+        let back: User = decode::<UserRecord>("users", &bytes)
+            .and_then(User::try_from)
+            .expect("round trip");
+        assert_eq!(back, user);
+    }
+
+    #[test]
+    fn garbage_is_corrupt_not_a_panic() {
+        let err = decode::<UserRecord>("users", b"\x00\x01").err();
+        assert!(matches!(
+            err,
+            Some(StoreError::Corrupt { tree: "users", .. })
+        ));
+    }
+}

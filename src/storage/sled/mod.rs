@@ -1,0 +1,412 @@
+//! The sled backend (the stable 0.34 line): one tree per record kind, durable writes through a
+//! shared group-commit flush.
+
+mod group_commit;
+
+use super::records::{decode, encode, RefreshRecord, SessionRecord, SigningKeyRecord, UserRecord};
+use super::{
+    KeyStore, MetaStore, RevocationStore, Rotation, SessionStore, Store, StoreError, UserStore,
+};
+use crate::domain::{RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId};
+use group_commit::GroupCommit;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+use std::ops::Bound;
+use std::path::Path;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub struct SledStore {
+    db: sled::Db,
+    users: sled::Tree,
+    sessions: sled::Tree,
+    /// `userid 0x00 sid` → (): the sessions of a user. A userid has no control characters.
+    user_sessions: sled::Tree,
+    refresh_tokens: sled::Tree,
+    revoked_jti: sled::Tree,
+    signing_keys: sled::Tree,
+    meta: sled::Tree,
+    commit: GroupCommit,
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => backend(e),
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn user_session_key(userid: &UserId, sid: SessionId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(userid.as_str().len() + 17);
+    key.extend_from_slice(userid.as_str().as_bytes());
+    key.push(0);
+    key.extend_from_slice(sid.0.as_bytes());
+    key
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`. The directory is created with mode 0700.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        create_private_dir(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("store"))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked
+                }
+                other => backend(other),
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(backend);
+        Ok(Self {
+            users: tree("users")?,
+            sessions: tree("sessions")?,
+            user_sessions: tree("user_sessions")?,
+            refresh_tokens: tree("refresh_tokens")?,
+            revoked_jti: tree("revoked_jti")?,
+            signing_keys: tree("signing_keys")?,
+            meta: tree("meta")?,
+            commit: GroupCommit::default(),
+            db,
+        })
+    }
+
+    /// Makes every write so far durable (SPEC §10), sharing one flush among concurrent callers.
+    fn durable(&self) -> Result<(), StoreError> {
+        self.commit
+            .commit(|| self.db.flush().map(|_| ()).map_err(backend))
+    }
+
+    fn read<R, T>(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError>
+    where
+        R: for<'de> serde::Deserialize<'de>,
+        T: TryFrom<R, Error = StoreError>,
+    {
+        match tree.get(key).map_err(backend)? {
+            Some(bytes) => Ok(Some(T::try_from(decode::<R>(name, &bytes)?)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io = |e: std::io::Error| StoreError::Backend(format!("data dir {}: {e}", dir.display()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io)?;
+    // An existing directory keeps whatever mode it had; tighten it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Backend(format!("data dir {}: {e}", dir.display())))
+}
+
+impl UserStore for SledStore {
+    fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let key = user.userid.as_str().as_bytes();
+        let swapped = self
+            .users
+            .compare_and_swap(
+                key,
+                None as Option<&[u8]>,
+                Some(encode(&UserRecord::from(user))),
+            )
+            .map_err(backend)?;
+        if swapped.is_err() {
+            return Err(StoreError::Conflict);
+        }
+        self.durable()
+    }
+
+    fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError> {
+        self.read::<UserRecord, User>(&self.users, "users", userid.as_str().as_bytes())
+    }
+
+    fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let key = user.userid.as_str().as_bytes();
+        let record = encode(&UserRecord::from(user));
+        let existed = self
+            .users
+            .transaction(|t| {
+                if t.get(key)?.is_none() {
+                    return Ok(false);
+                }
+                t.insert(key, record.as_slice())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(true)
+            })
+            .map_err(tx_error)?;
+        if !existed {
+            return Err(StoreError::NotFound);
+        }
+        self.durable()
+    }
+
+    fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError> {
+        let removed = self
+            .users
+            .remove(userid.as_str().as_bytes())
+            .map_err(backend)?
+            .is_some();
+        self.durable()?;
+        Ok(removed)
+    }
+
+    fn list_users(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<User>, StoreError> {
+        let start = match after {
+            Some(id) => Bound::Excluded(id.as_str().as_bytes().to_vec()),
+            None => Bound::Unbounded,
+        };
+        self.users
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
+            .take(limit)
+            .map(|item| {
+                let (_, bytes) = item.map_err(backend)?;
+                User::try_from(decode::<UserRecord>("users", &bytes)?)
+            })
+            .collect()
+    }
+
+    fn count_users(&self) -> Result<u64, StoreError> {
+        Ok(self.users.len() as u64)
+    }
+}
+
+impl SessionStore for SledStore {
+    fn create_session(
+        &self,
+        session: &Session,
+        first: &RefreshTokenRecord,
+    ) -> Result<(), StoreError> {
+        let session_bytes = encode(&SessionRecord::from(session));
+        let token_bytes = encode(&RefreshRecord::from(first));
+        let index_key = user_session_key(&session.userid, session.id);
+        (&self.sessions, &self.refresh_tokens, &self.user_sessions)
+            .transaction(|(sessions, tokens, index)| {
+                sessions.insert(session.id.0.as_bytes(), session_bytes.as_slice())?;
+                tokens.insert(first.id.as_bytes(), token_bytes.as_slice())?;
+                index.insert(index_key.as_slice(), &[][..])?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)?;
+        self.durable()
+    }
+
+    fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.read::<SessionRecord, Session>(&self.sessions, "sessions", id.0.as_bytes())
+    }
+
+    fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.read::<RefreshRecord, RefreshTokenRecord>(
+            &self.refresh_tokens,
+            "refresh_tokens",
+            id.as_bytes(),
+        )
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        spent: Uuid,
+        next: &RefreshTokenRecord,
+        now: OffsetDateTime,
+    ) -> Result<Rotation, StoreError> {
+        let next_bytes = encode(&RefreshRecord::from(next));
+        // sled runs the closure again on a conflict, so concurrent exchanges of one token
+        // serialize: the first marks it spent, every later one sees it spent.
+        let outcome = (&self.sessions, &self.refresh_tokens)
+            .transaction(|(sessions, tokens)| {
+                let Some(raw) = tokens.get(spent.as_bytes())? else {
+                    return Ok(Rotation::NotFound);
+                };
+                let mut token = RefreshTokenRecord::try_from(
+                    decode::<RefreshRecord>("refresh_tokens", &raw).map_err(abort)?,
+                )
+                .map_err(abort)?;
+                let Some(raw) = sessions.get(token.session.0.as_bytes())? else {
+                    return Ok(Rotation::Inactive);
+                };
+                let mut session =
+                    Session::try_from(decode::<SessionRecord>("sessions", &raw).map_err(abort)?)
+                        .map_err(abort)?;
+                if !session.is_live(now) {
+                    return Ok(Rotation::Inactive);
+                }
+                if token.spent_at.is_some() {
+                    // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
+                    session.revoked_at = Some(now);
+                    sessions.insert(
+                        session.id.0.as_bytes(),
+                        encode(&SessionRecord::from(&session)),
+                    )?;
+                    return Ok(Rotation::Reused(session.id));
+                }
+                if token.expires_at <= now {
+                    return Ok(Rotation::Inactive);
+                }
+                token.spent_at = Some(now);
+                tokens.insert(spent.as_bytes(), encode(&RefreshRecord::from(&token)))?;
+                tokens.insert(next.id.as_bytes(), next_bytes.as_slice())?;
+                Ok(Rotation::Rotated(session))
+            })
+            .map_err(tx_error)?;
+        if matches!(outcome, Rotation::Rotated(_) | Rotation::Reused(_)) {
+            self.durable()?;
+        }
+        Ok(outcome)
+    }
+
+    fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let revoked = self
+            .sessions
+            .transaction(|sessions| {
+                let Some(raw) = sessions.get(id.0.as_bytes())? else {
+                    return Ok(false);
+                };
+                let mut session =
+                    Session::try_from(decode::<SessionRecord>("sessions", &raw).map_err(abort)?)
+                        .map_err(abort)?;
+                if session.revoked_at.is_some() {
+                    return Ok(false);
+                }
+                session.revoked_at = Some(now);
+                sessions.insert(id.0.as_bytes(), encode(&SessionRecord::from(&session)))?;
+                Ok(true)
+            })
+            .map_err(tx_error)?;
+        if revoked {
+            self.durable()?;
+        }
+        Ok(revoked)
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        userid: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let mut prefix = userid.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let mut count = 0;
+        for item in self.user_sessions.scan_prefix(&prefix) {
+            let (key, _) = item.map_err(backend)?;
+            let sid = Uuid::from_slice(&key[prefix.len()..]).map_err(|e| StoreError::Corrupt {
+                tree: "user_sessions",
+                reason: e.to_string(),
+            })?;
+            if let Some(session) = self.get_session(SessionId(sid))? {
+                if session.revoked_at.is_none() && self.revoke_session(session.id, now)? {
+                    count += 1;
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
+impl RevocationStore for SledStore {
+    fn revoke_token_id(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.revoked_jti
+            .insert(jti.as_bytes(), &expires_at.unix_timestamp().to_be_bytes())
+            .map_err(backend)?;
+        self.durable()
+    }
+
+    fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.revoked_jti
+            .contains_key(jti.as_bytes())
+            .map_err(backend)
+    }
+}
+
+impl KeyStore for SledStore {
+    fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        self.signing_keys
+            .iter()
+            .map(|item| {
+                let (_, bytes) = item.map_err(backend)?;
+                StoredSigningKey::try_from(decode::<SigningKeyRecord>("signing_keys", &bytes)?)
+            })
+            .collect()
+    }
+
+    fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in keys {
+            batch.insert(key.kid.as_bytes(), encode(&SigningKeyRecord::from(key)));
+        }
+        self.signing_keys.apply_batch(batch).map_err(backend)?;
+        self.durable()
+    }
+}
+
+impl MetaStore for SledStore {
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .meta
+            .get(name.as_bytes())
+            .map_err(backend)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(name.as_bytes(), value).map_err(backend)?;
+        self.durable()
+    }
+}
+
+impl Store for SledStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.meta.get(b"schema").map(|_| ()).map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sled_passes_the_store_contract() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::storage::contract::run_all(|| SledStore::open(dir.path()).expect("open"));
+    }
+
+    #[test]
+    fn a_second_open_of_one_dir_is_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = SledStore::open(dir.path()).expect("open");
+        assert!(matches!(
+            SledStore::open(dir.path()),
+            Err(StoreError::Locked)
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_dir_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let _store = SledStore::open(&data).expect("open");
+        let mode = std::fs::metadata(&data).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}

@@ -1,0 +1,95 @@
+//! Verification shared by the JWT kinds: the key is chosen by `kid` from our own ring only, the
+//! algorithm is the key's (never the header's choice), `typ` names the kind, and the times are
+//! checked against the injected clock (RFC 8725).
+
+use super::TokenError;
+use crate::crypto::jwt::KeyRing;
+use jsonwebtoken::Validation;
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+use time::OffsetDateTime;
+
+/// Longer than any token tessera issues; anything bigger is refused before parsing.
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// What every JWT tessera issues carries, for the time checks.
+pub trait TimedClaims {
+    fn exp(&self) -> i64;
+    fn nbf(&self) -> Option<i64>;
+}
+
+/// Whether to enforce `exp` (logout accepts an expired claims token: ending a session is safe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Enforce,
+    Ignore,
+}
+
+/// Verifies a JWT of the kind `typ` issued by us for `audience`.
+pub fn verify<T: DeserializeOwned + TimedClaims>(
+    keys: &KeyRing,
+    token: &str,
+    typ: &str,
+    issuer: &str,
+    audience: &str,
+    now: OffsetDateTime,
+    expiry: Expiry,
+) -> Result<T, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES || token.bytes().filter(|&b| b == b'.').count() != 2 {
+        return Err(TokenError::Malformed);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if !typ_matches(header.typ.as_deref(), typ) {
+        return Err(TokenError::WrongKind);
+    }
+    // We publish keys; we never fetch them. A token that asks us to is not one of ours.
+    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some()
+    {
+        return Err(TokenError::Invalid("key-bearing header".into()));
+    }
+    let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+    let key = keys.get(&kid).ok_or(TokenError::UnknownKey)?;
+    let mut validation = Validation::new(key.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<HashSet<_>>();
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    let data = jsonwebtoken::decode::<T>(token, key.decoding_key(), &validation)
+        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+    let claims = data.claims;
+    let now = now.unix_timestamp();
+    if expiry == Expiry::Enforce && now >= claims.exp() {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf().is_some_and(|nbf| now < nbf) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
+}
+
+/// RFC 7515 §4.1.9: `typ` compares case-insensitively and may carry `application/`.
+fn typ_matches(found: Option<&str>, expected: &str) -> bool {
+    let Some(found) = found else { return false };
+    let found = found.to_ascii_lowercase();
+    let found = found.strip_prefix("application/").unwrap_or(&found);
+    found == expected.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_matches(Some("JWT"), "JWT"));
+        assert!(typ_matches(Some("jwt"), "JWT"));
+        assert!(typ_matches(Some("application/at+jwt"), "at+jwt"));
+        assert!(!typ_matches(Some("at+jwt"), "JWT"));
+        assert!(!typ_matches(None, "JWT"));
+    }
+}

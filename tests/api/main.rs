@@ -1,0 +1,16 @@
+//! One integration-test binary (STYLE habit 13): every test starts the real server on port 0
+//! with a temporary sled store and talks HTTP to it.
+
+// Test code: a panic is a failed test, and helpers outside #[test] functions share the rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod durability;
+mod edges;
+mod introspection;
+mod login;
+mod logout;
+mod refresh;
+mod routes;
+mod wellknown;
