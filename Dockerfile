@@ -4,10 +4,16 @@
 #   docker run -p 8080:8080 -p 127.0.0.1:8081:8081 -v tessera-data:/var/lib/tessera/data tessera
 #
 # Port 8080 is the public listener (apps and services); 8081 is the intranet listener
-# (introspection, revocation, administration): publish it only where administrators reach it.
+# (the /api/v1 administration API, statistics, introspection, revocation): publish it only
+# where administrators reach it.
 # The built-in config sets server.external_url_base (the token issuer) to
 # http://127.0.0.1:8080; mount your own file over /etc/tessera/tessera.toml to change it.
-# Keep /var/lib/tessera/data on a volume: it holds the store, the signing keys and the master key.
+# tessera re-reads that file when it changes, on SIGHUP (docker kill -s HUP) and on
+# POST /api/v1/admin/reload; bind addresses, TLS, the data dir and the password-hashing
+# settings need a restart.
+# Keep /var/lib/tessera/data on a volume: it holds the store — users, sessions, applications,
+# keys, OAuth clients, the JWT signing keys (not encrypted in this build) and the generated
+# preamble token_uuid.
 
 # ---- build ----
 FROM rust:1-bookworm AS builder

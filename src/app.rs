@@ -6,7 +6,7 @@ use crate::auth::Context;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::password::{HashError, PasswordHasher};
-use crate::http;
+use crate::http::{self, Listener};
 use crate::storage::sled::SledStore;
 use crate::storage::{Store, StoreError};
 use actix_web::dev::Server;
@@ -67,14 +67,16 @@ impl Application {
         let keys = bootstrap::signing_keys(&*store, config.tokens.signing_alg, now)?;
         let hasher = PasswordHasher::new(&config.passwords)?;
         let admin = bootstrap::ensure_admin(&*store, &hasher, &config, now)?;
+        let token_uuid = bootstrap::preamble_token_uuid(&*store)?;
         let (public_listener, public_addr) = bind("public", config.server.bind)?;
         let (intranet_listener, intranet_addr) = bind("intranet", config.server.admin_bind)?;
-        let context = Data::new(Context::new(config, store, hasher, keys, clock));
+        let context = Data::new(Context::new(config, store, hasher, keys, clock, token_uuid));
 
         let ctx = context.clone();
         let public = HttpServer::new(move || {
             App::new()
                 .app_data(ctx.clone())
+                .app_data(Data::new(Listener::Public))
                 .wrap(from_fn(http::middleware::request_context))
                 .configure(http::public)
         })
@@ -91,6 +93,7 @@ impl Application {
         let intranet = HttpServer::new(move || {
             App::new()
                 .app_data(ctx.clone())
+                .app_data(Data::new(Listener::Intranet))
                 .wrap(from_fn(http::middleware::request_context))
                 .configure(http::intranet)
         })
@@ -104,6 +107,7 @@ impl Application {
         })?
         .run();
 
+        watch_config(context.clone());
         Ok(Self {
             public_addr,
             intranet_addr,
@@ -137,4 +141,46 @@ impl Application {
         let (public, intranet) = futures_util::future::join(self.public, self.intranet).await;
         public.and(intranet)
     }
+}
+
+/// Applies a changed configuration file within about a second, and on SIGHUP (SPEC §2). The
+/// file is polled rather than watched: one `stat` a second costs nothing and works on every
+/// filesystem, including the bind mounts and ConfigMaps where inotify does not.
+fn watch_config(ctx: Data<Context>) {
+    let Some(path) = ctx.config().source.clone() else {
+        return;
+    };
+    let stamp = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let watched = ctx.clone();
+    actix_rt::spawn(async move {
+        let mut last = stamp(&path);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let now = stamp(&path);
+            if now != last {
+                last = now;
+                // A missing file keeps the settings in force; a broken one is logged.
+                if last.is_some() {
+                    let _ = crate::auth::reload::reload(&watched);
+                }
+            }
+        }
+    });
+    #[cfg(unix)]
+    actix_rt::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            log::warn!("cannot listen for SIGHUP; reload by file change or the API");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            log::info!("SIGHUP: reloading the configuration");
+            let _ = crate::auth::reload::reload(&ctx);
+        }
+    });
 }

@@ -63,6 +63,29 @@ pub fn signing_keys(
     Ok(KeyRing::new(&keys)?)
 }
 
+pub const PREAMBLE_TOKEN_UUID: &str = "preamble_token_uuid";
+
+/// The preamble `token_uuid` used when the config sets none: generated on first start and
+/// kept in the store, so tokens minted by a peer with it keep working across restarts.
+pub fn preamble_token_uuid(store: &dyn Store) -> Result<uuid::Uuid, BootstrapError> {
+    if let Some(bytes) = store.get_meta(PREAMBLE_TOKEN_UUID)? {
+        if let Some(uuid) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| uuid::Uuid::try_parse(s).ok())
+        {
+            return Ok(uuid);
+        }
+        log::warn!("the stored preamble token_uuid is unreadable; generating a new one");
+    }
+    let uuid = uuid::Uuid::new_v4();
+    store.put_meta(
+        PREAMBLE_TOKEN_UUID,
+        uuid.hyphenated().to_string().as_bytes(),
+    )?;
+    log::info!("generated the preamble token_uuid (stored; set preamble.token_uuid to choose one)");
+    Ok(uuid)
+}
+
 /// What the bootstrap did about the admin user.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminBootstrap {
@@ -102,14 +125,18 @@ pub fn ensure_admin(
         provider: None,
         domain: None,
     };
+    // The file is written before the user exists: if the start dies in between, the next
+    // start finds no admin and writes a new file, so a created admin's password is never lost.
+    let path = config.server.data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+    if generated {
+        write_private_file(&path, password.as_bytes())?;
+    }
     // The operator chose this password: only the length cap applies, not min_length.
     create_user_blocking(store, hasher, 1, admin, now)?;
     let outcome = if generated {
-        let path = config.server.data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
-        write_private_file(&path, password.as_bytes())?;
         // SPEC §1: the generated password is printed once, so a first start can be used at once.
         log::warn!(
-            "created user 'admin' with the generated password {password} (also in {}; change it)",
+            "created user 'admin' with the generated password {password} (also in {})",
             path.display()
         );
         AdminBootstrap::Generated(path)

@@ -1,10 +1,19 @@
-//! Authenticating the caller of a protected service (SPEC §6). This slice has the directory
-//! user over Basic with one of the service's roles; the rest of the chain comes later.
+//! Authenticating the caller of a protected service: the chain of SPEC §6.
+//!
+//! 1. static credentials (`[service.NAME]` over `[server]`);
+//! 2. a directory user over Basic, by password or preamble token, holding a service role;
+//! 3. for introspection, an OAuth client over Basic;
+//! 4. a user's claims token, or an AccessToken+AccessSecret pair, with a service role.
+//!
+//! `disable_authentication` lets every request in, on the intranet listener only.
 
+use super::credentials;
 use super::login::verify_password;
-use super::{AuthError, Context};
-use crate::crypto::SecretString;
-use crate::domain::User;
+use super::{clients, AuthError, Context};
+use crate::config::{Config, ServiceConfig};
+use crate::crypto::{ct_eq, SecretString};
+use crate::domain::{AccessPair, OAuthClient, Scope, User, UserId};
+use uuid::Uuid;
 
 /// Why a caller was not let in.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +28,18 @@ pub enum CallerError {
     Auth(AuthError),
 }
 
-/// A protected service, with its configured (or default) roles.
+impl From<AuthError> for CallerError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials | AuthError::InvalidClient => {
+                CallerError::Unauthenticated
+            }
+            other => CallerError::Auth(other),
+        }
+    }
+}
+
+/// A protected service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Introspection,
@@ -35,24 +55,141 @@ impl Service {
             Service::Statistics => "statistics",
         }
     }
+
+    fn section(self, config: &Config) -> &ServiceConfig {
+        match self {
+            Service::Introspection => &config.service.introspection,
+            Service::Admin => &config.service.admin,
+            Service::Statistics => &config.service.statistics,
+        }
+    }
 }
 
-/// Lets in a directory user presented over Basic who holds one of `service`'s roles.
-pub async fn basic_user(
-    ctx: &Context,
-    service: Service,
-    userid: &str,
-    password: SecretString,
-) -> Result<User, CallerError> {
-    let user = match verify_password(ctx, userid, password).await {
-        Ok(user) => user,
-        Err(AuthError::InvalidCredentials) => return Err(CallerError::Unauthenticated),
-        Err(other) => return Err(CallerError::Auth(other)),
-    };
-    let roles = ctx.config().service.roles(service.name());
-    if user.has_any_role(&roles) {
-        Ok(user)
+/// What a request presented to prove who it is.
+#[derive(Debug)]
+pub enum Presented {
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+    ClaimsToken(SecretString),
+    Pair {
+        token: String,
+        secret: SecretString,
+    },
+    Nothing,
+}
+
+/// Who was let in.
+#[derive(Debug)]
+pub enum Caller {
+    /// The service's static credentials.
+    Static(String),
+    User(User),
+    Client(OAuthClient),
+    Pair(AccessPair),
+    /// `disable_authentication` on the intranet listener.
+    Anonymous,
+}
+
+impl Caller {
+    pub fn name(&self) -> String {
+        match self {
+            Caller::Static(name) => format!("static:{name}"),
+            Caller::User(u) => u.userid.as_str().to_string(),
+            Caller::Client(c) => format!("client:{}", c.id),
+            Caller::Pair(p) => format!("client:{}", p.client_id),
+            Caller::Anonymous => "anonymous".into(),
+        }
+    }
+}
+
+/// The static credentials of a service, GMS-style: the section's username and password, each
+/// falling back to `[server]`'s. No password anywhere means no static credentials.
+pub fn static_credentials(config: &Config, service: Service) -> Option<(String, String)> {
+    let section = service.section(config);
+    let password = section
+        .password
+        .as_ref()
+        .or(config.server.password.as_ref())?;
+    let username = section
+        .username
+        .as_ref()
+        .or(config.server.username.as_ref())?;
+    Some((username.clone(), password.clone()))
+}
+
+fn with_role(roles: &[String], user: User) -> Result<Caller, CallerError> {
+    if user.has_any_role(roles) {
+        Ok(Caller::User(user))
     } else {
         Err(CallerError::Forbidden)
+    }
+}
+
+/// Runs the chain for `service`. `on_intranet` says which listener the request came in on.
+pub async fn authenticate(
+    ctx: &Context,
+    service: Service,
+    presented: Presented,
+    on_intranet: bool,
+) -> Result<Caller, CallerError> {
+    let config = ctx.config();
+    if on_intranet && service != Service::Admin && service.section(&config).disable_authentication {
+        return Ok(Caller::Anonymous);
+    }
+    let roles = config.service.roles(service.name());
+    match presented {
+        Presented::Nothing => Err(CallerError::Unauthenticated),
+        Presented::Basic { username, password } => {
+            if let Some((user, pass)) = static_credentials(&config, service) {
+                // Both compared, in constant time, so a right username alone shows nothing.
+                let name_ok = ct_eq(username.as_bytes(), user.as_bytes());
+                let pass_ok = ct_eq(password.expose().as_bytes(), pass.as_bytes());
+                if name_ok & pass_ok {
+                    return Ok(Caller::Static(user));
+                }
+            }
+            // OAuth clients are named by UUID; a client lookup is cheap, so try it before the
+            // argon2id cost of the user path.
+            if service == Service::Introspection {
+                if let Ok(id) = Uuid::try_parse(&username) {
+                    if ctx.store.get_client(id).map_err(AuthError::from)?.is_some() {
+                        let client = clients::authenticate(ctx, &username, password.expose())?;
+                        return Ok(Caller::Client(client));
+                    }
+                }
+            }
+            let user = verify_password(ctx, &username, password).await?;
+            with_role(&roles, user)
+        }
+        Presented::ClaimsToken(token) => {
+            let claims =
+                credentials::claims(ctx, token.expose())?.ok_or(CallerError::Unauthenticated)?;
+            // Roles are read from the directory now, not from the token: a role taken away
+            // takes effect before the token expires.
+            let user = match UserId::parse(&claims.sub) {
+                Ok(id) => ctx.store.get_user(&id).map_err(AuthError::from)?,
+                Err(_) => None,
+            }
+            .filter(|u| !u.disabled)
+            .ok_or(CallerError::Unauthenticated)?;
+            with_role(&roles, user)
+        }
+        Presented::Pair { token, secret } => {
+            let pair = credentials::pair(ctx, &token, secret.expose())?
+                .ok_or(CallerError::Unauthenticated)?;
+            // A pair stands for its OAuth client, which may always introspect; elsewhere one
+            // of its scopes must name a role of the service.
+            let scoped = pair
+                .scopes
+                .iter()
+                .any(|s| roles.iter().any(|r| r == Scope::as_str(s)));
+            if service == Service::Introspection || scoped {
+                Ok(Caller::Pair(pair))
+            } else {
+                Err(CallerError::Forbidden)
+            }
+        }
     }
 }

@@ -1,106 +1,115 @@
-//! Introspection (RFC 7662) and revocation (RFC 7009) of the tokens tessera issues.
+//! Introspection (RFC 7662) and revocation (RFC 7009) of every kind of token tessera issues.
 
+use super::credentials::{self, Credential};
 use super::login::end_session;
 use super::{blocking, AuthError, Context};
-use crate::domain::{RefreshTokenRecord, SessionId};
-use crate::tokens::claims::ClaimsToken;
-use crate::tokens::jwt::Expiry;
-use crate::tokens::refresh;
-use time::OffsetDateTime;
-use uuid::Uuid;
+use crate::tokens::secret::SecretKind;
+use crate::tokens::{api_key, device, pair, refresh, secret};
 
-/// What a token turned out to be.
-#[derive(Debug)]
-pub enum Introspection {
-    Inactive,
-    Claims(ClaimsToken),
-    Refresh(RefreshTokenRecord),
-}
-
-/// Says whether `token` is live and what it carries. Anything not live — unknown, malformed,
-/// expired, revoked, of a user now disabled — is simply inactive.
-pub async fn introspect(ctx: &Context, token: &str) -> Result<Introspection, AuthError> {
-    let now = ctx.now();
-    if let Some(record) = live_refresh_token(ctx, token, now)? {
-        return Ok(Introspection::Refresh(record));
-    }
-    if let Some(claims) = live_claims_token(ctx, token, now, Expiry::Enforce)? {
-        return Ok(Introspection::Claims(claims));
-    }
-    Ok(Introspection::Inactive)
-}
-
-fn live_refresh_token(
+/// Says whether `token` is live and what it is. Anything not live — unknown, malformed,
+/// expired, revoked, of a user now disabled, half of a pair — is `None` (inactive).
+/// `access_secret` completes an AccessToken; `username` names the user of a preamble token.
+pub fn introspect(
     ctx: &Context,
     token: &str,
-    now: OffsetDateTime,
-) -> Result<Option<RefreshTokenRecord>, AuthError> {
-    let Some(parsed) = refresh::parse(token) else {
-        return Ok(None);
-    };
-    let Some(record) = ctx
-        .store
-        .get_refresh_token(parsed.id)?
-        .filter(|r| parsed.matches(&r.hash))
-    else {
-        return Ok(None);
-    };
-    if record.spent_at.is_some()
-        || record.expires_at <= now
-        || !session_live(ctx, record.session, now)?
-    {
-        return Ok(None);
+    access_secret: Option<&str>,
+    username: Option<&str>,
+) -> Result<Option<Credential>, AuthError> {
+    let token = token.trim();
+    if super::preamble::is_token(&ctx.config(), token) {
+        let Some(userid) = username else {
+            return Ok(None);
+        };
+        return Ok(match super::preamble::user_for(ctx, userid, token)? {
+            Some(user) => {
+                super::preamble::verify(ctx, user.userid.as_str(), token).map(|(start, exp)| {
+                    Credential::Preamble {
+                        userid: user.userid.as_str().to_string(),
+                        start,
+                        exp,
+                    }
+                })
+            }
+            None => None,
+        });
     }
-    Ok(Some(record))
-}
-
-fn live_claims_token(
-    ctx: &Context,
-    token: &str,
-    now: OffsetDateTime,
-    expiry: Expiry,
-) -> Result<Option<ClaimsToken>, AuthError> {
-    let config = ctx.config();
-    let Ok(claims) = ClaimsToken::verify(
-        &ctx.keys,
-        token,
-        &config.server.external_url_base,
-        &config.tokens.audience,
-        now,
-        expiry,
-    ) else {
-        return Ok(None);
-    };
-    let Ok(sid) = Uuid::parse_str(&claims.sid) else {
-        return Ok(None);
-    };
-    if ctx.store.is_token_id_revoked(&claims.jti)? || !session_live(ctx, SessionId(sid), now)? {
-        return Ok(None);
+    match SecretKind::of(token) {
+        Some(SecretKind::RefreshToken) => {
+            return Ok(credentials::refresh_token(ctx, token)?.map(Credential::Refresh))
+        }
+        Some(SecretKind::ApiKey) => {
+            return Ok(credentials::api_key(ctx, token)?.map(Credential::ApiKey))
+        }
+        Some(SecretKind::DeviceToken) => {
+            return Ok(credentials::device_token(ctx, token)?.map(Credential::Device))
+        }
+        // An AccessSecret alone, or a client secret, is not a token anyone may present.
+        Some(SecretKind::AccessSecret | SecretKind::ClientSecret) => return Ok(None),
+        None => {}
     }
-    Ok(Some(claims))
+    if pair::parse_access_token(token).is_some() {
+        return match access_secret {
+            Some(secret) => Ok(credentials::pair(ctx, token, secret)?.map(Credential::Pair)),
+            None => Ok(None),
+        };
+    }
+    credentials::jwt(ctx, token)
 }
 
-fn session_live(ctx: &Context, sid: SessionId, now: OffsetDateTime) -> Result<bool, AuthError> {
-    Ok(ctx.store.get_session(sid)?.is_some_and(|s| s.is_live(now)))
-}
-
-/// Revokes `token` if it is one of ours; succeeds whatever it is (RFC 7009 §2.2). A refresh
-/// token takes its session with it (RFC 7009 §2.1); a claims token is revoked by its `jti`.
+/// Revokes `token` if it is one of ours; succeeds whatever it is (RFC 7009 §2.2).
+/// A refresh token takes its session with it (RFC 7009 §2.1); an API key or device token is
+/// deleted; a pair is deleted by either half; a JWT is revoked by its `jti` until it expires.
 pub async fn revoke(ctx: &Context, token: &str) -> Result<(), AuthError> {
-    let now = ctx.now();
+    let token = token.trim();
+    let store = ctx.store.clone();
     if let Some(parsed) = refresh::parse(token) {
-        if let Some(record) = ctx
-            .store
+        if let Some(record) = store
             .get_refresh_token(parsed.id)?
             .filter(|r| parsed.matches(&r.hash))
         {
             end_session(ctx, record.session).await?;
         }
-        return Ok(());
-    }
-    if let Some(claims) = live_claims_token(ctx, token, now, Expiry::Enforce)? {
-        let (store, expires_at) = (ctx.store.clone(), claims.expires_at());
-        blocking(move || store.revoke_token_id(&claims.jti, expires_at)).await?;
+    } else if let Some(parsed) = api_key::parse(token) {
+        if let Some(mut key) = store.get_api_key(parsed.id)? {
+            if parsed.matches(&key.hash) {
+                blocking(move || store.delete_api_key(key.id)).await?;
+            } else if key
+                .previous
+                .as_ref()
+                .is_some_and(|p| parsed.matches(&p.hash))
+            {
+                // The old secret of a refreshed key: end its grace, keep the key.
+                key.previous = None;
+                blocking(move || store.update_api_key(&key)).await?;
+            }
+        }
+    } else if let Some(parsed) = device::parse(token) {
+        if let Some(mut app) = store.get_app(parsed.id)? {
+            if app
+                .device_token
+                .as_ref()
+                .is_some_and(|d| parsed.matches(&d.hash))
+            {
+                app.device_token = None;
+                blocking(move || store.update_app(&app)).await?;
+            }
+        }
+    } else if let Some(parsed) = secret::parse(SecretKind::AccessSecret, token) {
+        if store
+            .get_pair(parsed.id)?
+            .is_some_and(|p| parsed.matches(&p.secret_hash))
+        {
+            blocking(move || store.delete_pair(parsed.id)).await?;
+        }
+    } else if let Some(id) = pair::parse_access_token(token) {
+        blocking(move || store.delete_pair(id)).await?;
+    } else {
+        let (jti, expires_at) = match credentials::jwt(ctx, token)? {
+            Some(Credential::Claims(c)) => (c.jti.clone(), c.expires_at()),
+            Some(Credential::Access(a)) => (a.jti.clone(), a.expires_at()),
+            _ => return Ok(()),
+        };
+        blocking(move || store.revoke_token_id(&jti, expires_at)).await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Login, refresh and logout (SPEC §3): sessions, refresh rotation with reuse detection, and
 //! the claims tokens they hand out.
 
-use super::{blocking, AuthError, Context};
+use super::{blocking, seconds, AuthError, Context};
 use crate::crypto::SecretString;
 use crate::domain::{NewUser, Session, SessionId, User, UserId};
 use crate::storage::Rotation;
@@ -9,7 +9,7 @@ use crate::tokens::claims::ClaimsToken;
 use crate::tokens::jwt::Expiry;
 use crate::tokens::refresh;
 use crate::tokens::secret::GeneratedSecret;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Credentials as presented to the login endpoint.
@@ -38,10 +38,6 @@ pub enum LogoutBy {
     ClaimsToken(SecretString),
 }
 
-fn seconds(s: u64) -> Duration {
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
-}
-
 /// Checks a userid and password, and on success opens a session.
 pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthError> {
     let provider = NewUser::text_field("provider", request.provider)?;
@@ -63,6 +59,7 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthEr
     let store = ctx.store.clone();
     let stored = session.clone();
     blocking(move || store.create_session(&stored, &record)).await?;
+    ctx.stats.login(now);
     grant(ctx, user, session, refresh_token, now)
 }
 
@@ -74,6 +71,18 @@ pub async fn verify_password(
     userid: &str,
     password: SecretString,
 ) -> Result<User, AuthError> {
+    let now = ctx.now();
+    // With preamble tokens on, a password that starts with the preamble is a token and is
+    // never tried as a password (SPEC §5).
+    if super::preamble::is_token(&ctx.config(), password.expose()) {
+        return match super::preamble::user_for(ctx, userid, password.expose())? {
+            Some(user) => Ok(user),
+            None => {
+                ctx.stats.failure(now);
+                Err(AuthError::InvalidCredentials)
+            }
+        };
+    }
     let user = match UserId::parse(userid) {
         Ok(id) => ctx.store.get_user(&id)?,
         Err(_) => None,
@@ -86,7 +95,10 @@ pub async fn verify_password(
             rehash_if_needed(ctx, &user, presented);
             Ok(user)
         }
-        _ => Err(AuthError::InvalidCredentials),
+        _ => {
+            ctx.stats.failure(now);
+            Err(AuthError::InvalidCredentials)
+        }
     }
 }
 
@@ -116,6 +128,8 @@ fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
 
 /// Exchanges a refresh token for a new one and a new claims token (SPEC §3).
 pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, AuthError> {
+    // Taken first: if another exchange of this token commits after this point, the two raced.
+    let ticket = ctx.store.rotation_ticket();
     let parsed = refresh::parse(presented.expose()).ok_or(AuthError::InvalidGrant)?;
     let record = ctx
         .store
@@ -131,7 +145,8 @@ pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, Au
     let (next_token, next) =
         refresh::mint(&session, now, seconds(config.tokens.refresh_ttl_seconds));
     let store = ctx.store.clone();
-    let outcome = blocking(move || store.rotate_refresh_token(record.id, &next, now)).await?;
+    let outcome =
+        blocking(move || store.rotate_refresh_token(record.id, &next, now, ticket)).await?;
     match outcome {
         Rotation::Rotated(session) => {
             let user = match ctx.store.get_user(&session.userid)? {
@@ -147,7 +162,9 @@ pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, Au
             log::warn!("a spent refresh token was presented again: session {sid} revoked");
             Err(AuthError::InvalidGrant)
         }
-        Rotation::Inactive | Rotation::NotFound => Err(AuthError::InvalidGrant),
+        Rotation::LostRace | Rotation::Inactive | Rotation::NotFound => {
+            Err(AuthError::InvalidGrant)
+        }
     }
 }
 

@@ -2,10 +2,17 @@
 //! create users, and the first-start bootstrap. HTTP and the CLI call these; these call the
 //! token, crypto and storage layers.
 
+pub mod apps;
 pub mod bootstrap;
 pub mod caller;
+pub mod clients;
+pub mod credentials;
 pub mod introspect;
 pub mod login;
+pub mod preamble;
+pub mod reload;
+pub mod signing;
+pub mod stats;
 pub mod users;
 
 use crate::clock::Clock;
@@ -21,7 +28,12 @@ use time::OffsetDateTime;
 pub struct Context {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
-    pub keys: KeyRing,
+    pub keys: Arc<KeyRing>,
+    /// Serializes signing-key rotations (rare; two at once would both retire the same key).
+    pub(crate) rotation: tokio::sync::Mutex<()>,
+    /// The preamble `token_uuid` generated on first start, used when the config sets none.
+    pub generated_token_uuid: uuid::Uuid,
+    pub stats: stats::Stats,
     pub clock: Arc<dyn Clock>,
     config: RwLock<Arc<Config>>,
 }
@@ -33,11 +45,15 @@ impl Context {
         hasher: PasswordHasher,
         keys: KeyRing,
         clock: Arc<dyn Clock>,
+        generated_token_uuid: uuid::Uuid,
     ) -> Self {
         Self {
             store,
             hasher,
-            keys,
+            keys: Arc::new(keys),
+            rotation: tokio::sync::Mutex::new(()),
+            generated_token_uuid,
+            stats: stats::Stats::default(),
             clock,
             config: RwLock::new(Arc::new(config)),
         }
@@ -49,6 +65,11 @@ impl Context {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Puts new settings in force for every request that starts after this call.
+    pub(crate) fn swap_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -66,8 +87,16 @@ pub enum AuthError {
     InvalidGrant,
     #[error("{0}")]
     Validation(#[from] ValidationError),
-    #[error("the user already exists")]
+    #[error("the resource already exists")]
     Conflict,
+    #[error("no such resource")]
+    NotFound,
+    /// OAuth client authentication failed (RFC 6749 §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// A requested scope the client does not hold (RFC 6749 §5.2 `invalid_scope`).
+    #[error("the requested scope is not granted to this client")]
+    InvalidScope,
     #[error("too many password checks are in progress")]
     Busy,
     #[error(transparent)]
@@ -84,6 +113,7 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => AuthError::Conflict,
+            StoreError::NotFound => AuthError::NotFound,
             other => AuthError::Store(other),
         }
     }
@@ -107,4 +137,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| AuthError::Task(e.to_string()))?
         .map_err(AuthError::from)
+}
+
+/// A number of seconds from the configuration as a duration.
+pub(crate) fn seconds(s: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
 }

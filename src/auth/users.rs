@@ -3,7 +3,7 @@
 use super::{blocking, AuthError, Context};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::SecretString;
-use crate::domain::{NewUser, User};
+use crate::domain::{Email, NewUser, Role, User, UserId};
 use crate::storage::Store;
 use time::OffsetDateTime;
 
@@ -52,4 +52,119 @@ pub fn create_user_blocking(
     let user = build(new, phc, now);
     store.create_user(&user)?;
     Ok(user)
+}
+
+/// A change to a user; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub email: Option<Option<Email>>,
+    pub firstname: Option<Option<String>>,
+    pub lastname: Option<Option<String>>,
+    pub roles: Option<Vec<Role>>,
+    pub provider: Option<Option<String>>,
+    pub domain: Option<Option<String>>,
+    pub disabled: Option<bool>,
+}
+
+pub fn get_user(ctx: &Context, userid: &UserId) -> Result<User, AuthError> {
+    ctx.store.get_user(userid)?.ok_or(AuthError::NotFound)
+}
+
+/// A page of users in userid order, and the userid to continue after if there may be more.
+pub fn list_users(
+    ctx: &Context,
+    after: Option<&UserId>,
+    limit: usize,
+) -> Result<(Vec<User>, Option<UserId>), AuthError> {
+    // One more than asked tells whether another page exists.
+    let mut users = ctx.store.list_users(after, limit + 1)?;
+    let next = if users.len() > limit {
+        users.truncate(limit);
+        users.last().map(|u| u.userid.clone())
+    } else {
+        None
+    };
+    Ok((users, next))
+}
+
+/// Applies a patch. Disabling a user ends all of that user's sessions (SPEC §4).
+pub async fn update_user(
+    ctx: &Context,
+    userid: &UserId,
+    patch: UserPatch,
+) -> Result<User, AuthError> {
+    let mut user = get_user(ctx, userid)?;
+    let was_disabled = user.disabled;
+    if let Some(email) = patch.email {
+        user.email = email;
+    }
+    if let Some(firstname) = patch.firstname {
+        user.firstname = NewUser::text_field("firstname", firstname)?;
+    }
+    if let Some(lastname) = patch.lastname {
+        user.lastname = NewUser::text_field("lastname", lastname)?;
+    }
+    if let Some(provider) = patch.provider {
+        user.provider = NewUser::text_field("provider", provider)?;
+    }
+    if let Some(domain) = patch.domain {
+        user.domain = NewUser::text_field("domain", domain)?;
+    }
+    if let Some(roles) = patch.roles {
+        user.roles = roles;
+    }
+    if let Some(disabled) = patch.disabled {
+        user.disabled = disabled;
+    }
+    let now = ctx.now();
+    user.updated_at = now;
+    let (store, stored) = (ctx.store.clone(), user.clone());
+    let end_sessions = user.disabled && !was_disabled;
+    blocking(move || {
+        store.update_user(&stored)?;
+        if end_sessions {
+            store.revoke_user_sessions(&stored.userid, now)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(user)
+}
+
+/// Sets a new password and ends all of the user's sessions.
+pub async fn set_password(
+    ctx: &Context,
+    userid: &UserId,
+    password: SecretString,
+) -> Result<(), AuthError> {
+    NewUser::check_password(password.expose(), ctx.config().passwords.min_length)?;
+    get_user(ctx, userid)?;
+    let phc = ctx.hasher.hash(password).await?;
+    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
+    blocking(move || {
+        let mut user = store
+            .get_user(&userid)?
+            .ok_or(crate::storage::StoreError::NotFound)?;
+        user.password_hash = phc;
+        user.updated_at = now;
+        store.update_user(&user)?;
+        store.revoke_user_sessions(&userid, now)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes a user and ends all of that user's sessions.
+pub async fn delete_user(ctx: &Context, userid: &UserId) -> Result<(), AuthError> {
+    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
+    let existed = blocking(move || {
+        store.revoke_user_sessions(&userid, now)?;
+        store.delete_user(&userid)
+    })
+    .await?;
+    if existed {
+        Ok(())
+    } else {
+        Err(AuthError::NotFound)
+    }
 }

@@ -1,6 +1,7 @@
-//! The command line (SPEC §1): `serve` (the default) and `user add`.
+//! The command line (SPEC §1): `serve` (the default), `user add` and `token preamble`.
 
 mod serve;
+mod token;
 mod user;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,19 @@ pub enum Command {
     /// Manage directory users in the data dir of a stopped server.
     #[command(subcommand)]
     User(UserCommand),
+    /// Mint tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Mint a preamble token for a user (SPEC §5); prints the token, then its expiry.
+    Preamble {
+        /// The userid the token logs in.
+        #[arg(long = "user")]
+        user: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +72,7 @@ pub fn run() -> ExitCode {
     init_logging();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(&cli.config),
+        Command::Token(TokenCommand::Preamble { user }) => token::preamble(&cli.config, &user),
         Command::User(UserCommand::Add {
             userid,
             roles,

@@ -19,6 +19,10 @@ pub enum ConfigError {
     Unsupported { key: String },
     #[error("environment variable {name}: {reason}")]
     Env { name: &'static str, reason: String },
+    #[error(
+        "this server was not started from a configuration file, so there is nothing to reload"
+    )]
+    NoFile,
 }
 
 /// Where the configuration came from, for the start-up log line.
@@ -76,13 +80,14 @@ pub fn load(path: &Path) -> Result<(Config, ConfigSource), ConfigError> {
             })
         }
     };
-    let config = parse_str(&text, &Env::from_process()).map_err(|e| match e {
+    let mut config = parse_str(&text, &Env::from_process()).map_err(|e| match e {
         ConfigError::Parse { message, .. } => ConfigError::Parse {
             path: path.to_path_buf(),
             message,
         },
         other => other,
     })?;
+    config.source = Some(path.to_path_buf());
     Ok((config, source))
 }
 
@@ -92,11 +97,37 @@ pub(crate) fn parse_str(text: &str, env: &Env) -> Result<Config, ConfigError> {
         path: PathBuf::new(),
         // toml's message names the key and the line; it never repeats a value it rejected
         // except for type errors of short scalars, which are not secrets by position.
-        message: e.message().to_string() + &span_suffix(text, e.span()),
+        message: redact_values(e.message()) + &span_suffix(text, e.span()),
     })?;
     apply_env(&mut config, env)?;
     config.validate()?;
     Ok(config)
+}
+
+/// A type error quotes the value it rejected, and that value may be a password: keep the
+/// shape of the message, drop what was quoted. Messages about keys keep their key names.
+fn redact_values(message: &str) -> String {
+    if !message.starts_with("invalid") {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '`' || c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn span_suffix(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -158,6 +189,13 @@ mod tests {
     fn syntax_error_names_the_line() {
         let err = parse_str("[server]\n\nbind = \n", &Env::empty()).expect_err("bad toml");
         assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn a_mistyped_password_is_not_repeated_in_the_error() {
+        let err = parse_str("[server]\npassword = 12345678\n", &Env::empty()).expect_err("type");
+        assert!(!err.to_string().contains("12345678"), "{err}");
+        assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
     #[test]

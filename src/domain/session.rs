@@ -45,6 +45,9 @@ pub struct RefreshTokenRecord {
     pub expires_at: OffsetDateTime,
     /// Set when the token was exchanged: presenting it again is reuse.
     pub spent_at: Option<OffsetDateTime>,
+    /// The store's rotation ticket at the exchange: a request holding an earlier ticket was
+    /// already under way, so it raced the exchange rather than replayed the token.
+    pub spent_ticket: Option<u64>,
 }
 
 impl fmt::Debug for RefreshTokenRecord {

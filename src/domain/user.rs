@@ -14,6 +14,12 @@ pub enum ValidationError {
     Role,
     #[error("{0} must be at most 256 characters without control characters")]
     Field(&'static str),
+    #[error(
+        "scopes are 1 to 128 printable ASCII characters without spaces, quotes or backslashes"
+    )]
+    Scope,
+    #[error("{0}")]
+    Other(&'static str),
     #[error("password must be {min} to 1024 bytes")]
     Password { min: usize },
 }

@@ -1,7 +1,7 @@
 //! The Volt MX MBaaS account routes (SPEC §3): login, refresh, claims, logout.
 
 use super::error::ApiError;
-use super::extract::{note_caller, Body};
+use super::extract::{claims_header, note_caller, Body};
 use crate::auth::login::{self, Grant, LoginRequest, LogoutBy};
 use crate::auth::Context;
 use crate::crypto::SecretString;
@@ -101,32 +101,13 @@ pub async fn claims(req: HttpRequest, ctx: Data<Context>) -> Result<HttpResponse
     Ok(grant_response(&grant))
 }
 
-/// The claims token of a request: `X-VoltMX-Authorization`, the older `X-Kony-Authorization`,
-/// or `Authorization: Bearer` (SPEC §3; header names are case-insensitive).
-pub fn claims_header(req: &HttpRequest) -> Option<SecretString> {
-    let headers = req.headers();
-    for name in ["x-voltmx-authorization", "x-kony-authorization"] {
-        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            let v = v.trim();
-            if !v.is_empty() {
-                return Some(SecretString::new(v));
-            }
-        }
-    }
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| SecretString::new(token.trim()))
-}
-
 /// `POST /authService/accounts/logout` with `refresh_token`, or the claims token in a header.
 pub async fn logout(
     req: HttpRequest,
     ctx: Data<Context>,
     Body(body): Body<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let by = match (body.refresh_token, claims_header(&req)) {
+    let by = match (body.refresh_token, claims_header(req.headers())) {
         (Some(token), _) => LogoutBy::RefreshToken(token),
         (None, Some(jwt)) => LogoutBy::ClaimsToken(jwt),
         (None, None) => {
@@ -136,7 +117,5 @@ pub async fn logout(
         }
     };
     login::logout(&ctx, by).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({})))
+    Ok(super::oauth::no_store(HttpResponse::Ok()).json(json!({})))
 }

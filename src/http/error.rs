@@ -36,6 +36,12 @@ pub enum ApiError {
         realm: String,
     },
     Forbidden,
+    /// 401 `invalid_client` (RFC 6749 §5.2), with the Basic challenge when Basic was tried.
+    InvalidClient {
+        realm: Option<String>,
+    },
+    /// 401 without a Basic challenge: a missing or bad API key, device token or pair.
+    Unauthorized,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge {
@@ -43,6 +49,8 @@ pub enum ApiError {
     },
     UnsupportedMediaType,
     Conflict(String),
+    /// 422: a configuration reload was refused; the message says why (values redacted).
+    InvalidConfig(String),
     /// 503 with Retry-After: the password pool is saturated.
     Busy,
     /// 503: the store does not answer.
@@ -82,7 +90,17 @@ impl ApiError {
             Forbidden => (
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "the caller lacks a role this service requires".into(),
+                "the caller is not allowed to do this".into(),
+            ),
+            InvalidClient { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed".into(),
+            ),
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or invalid credentials".into(),
             ),
             NotFound => (
                 StatusCode::NOT_FOUND,
@@ -105,6 +123,11 @@ impl ApiError {
                 "send application/json or application/x-www-form-urlencoded".into(),
             ),
             Conflict(d) => (StatusCode::CONFLICT, "conflict", d.clone()),
+            InvalidConfig(d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_config",
+                d.clone(),
+            ),
             Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -148,6 +171,11 @@ impl ResponseError for ApiError {
             ApiError::Busy => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            ApiError::InvalidClient { realm: Some(realm) } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
             _ => {}
         }
         response.json(json!({
@@ -165,6 +193,12 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidGrant => ApiError::InvalidGrant,
             AuthError::Validation(v) => ApiError::BadRequest(v.to_string()),
             AuthError::Conflict => ApiError::Conflict("the resource already exists".into()),
+            AuthError::NotFound => ApiError::NotFound,
+            AuthError::InvalidClient => ApiError::InvalidClient { realm: None },
+            AuthError::InvalidScope => ApiError::OAuth {
+                code: "invalid_scope",
+                description: "the requested scope is not granted to this client".into(),
+            },
             AuthError::Busy => ApiError::Busy,
             other => ApiError::Internal(other.to_string()),
         }

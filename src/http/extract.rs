@@ -3,10 +3,11 @@
 
 use super::error::ApiError;
 use super::params::{describe_json, describe_pairs, LoggedParams};
-use crate::auth::caller::{self, Service};
-use crate::auth::Context;
+use super::Listener;
+use crate::auth::caller::{self, Caller, Presented, Service};
+use crate::auth::{credentials, Context};
 use crate::crypto::SecretString;
-use crate::domain::User;
+use crate::domain::ApiKey;
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{BytesMut, Data};
@@ -94,15 +95,22 @@ fn json_error(e: &serde_json::Error) -> ApiError {
     // serde's messages can quote the offending value (a password sent as a number, say):
     // say what kind of problem it is and where, never what was there.
     let what = match e.classify() {
-        Category::Data if message.starts_with("missing field") => message
-            .split(" at line")
-            .next()
-            .unwrap_or("missing field")
-            .to_string(),
+        Category::Data
+            if message.starts_with("missing field") || message.starts_with("unknown field") =>
+        {
+            message
+                .split(" at line")
+                .next()
+                .unwrap_or("missing field")
+                .to_string()
+        }
         Category::Data => "a field has the wrong type".into(),
         Category::Eof => "the JSON body ends early".into(),
         _ => "the body is not valid JSON".into(),
     };
+    if e.line() == 0 {
+        return ApiError::BadRequest(what);
+    }
     ApiError::BadRequest(format!("{what} (line {}, column {})", e.line(), e.column()))
 }
 
@@ -161,6 +169,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
+/// A protected request's caller, then its body — in that order. Actix polls a handler's
+/// extractors together and answers the first error, so a separate [`Body`] would answer 400
+/// for a bad body before the caller is known; an unauthenticated client must learn nothing.
+pub struct WithBody<C, T>(pub C, pub T);
+
+impl<C, T> FromRequest for WithBody<C, T>
+where
+    C: FromRequest<Error = ApiError> + 'static,
+    T: DeserializeOwned + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        let caller = C::from_request(req, &mut Payload::None);
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = caller.await?;
+            let Body(body) = Body::<T>::from_request(&req, &mut payload).await?;
+            Ok(WithBody(caller, body))
+        })
+    }
+}
+
 /// `Authorization: Basic …` decoded into userid and password. `Ok(None)` if the request has no
 /// Basic credentials; an error (400) if it has a malformed Basic header (SPEC §9).
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, ApiError> {
@@ -185,10 +218,107 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretSt
     Ok(Some((userid.to_string(), SecretString::new(password))))
 }
 
-/// A caller of the `introspection` service (SPEC §6, §7).
-pub struct IntrospectionCaller(pub User);
+/// The claims token of a request: `X-VoltMX-Authorization`, the older `X-Kony-Authorization`,
+/// or `Authorization: Bearer` (SPEC §3; header names are case-insensitive).
+pub fn claims_header(headers: &HeaderMap) -> Option<SecretString> {
+    for name in ["x-voltmx-authorization", "x-kony-authorization"] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let v = v.trim();
+            if !v.is_empty() {
+                return Some(SecretString::new(v));
+            }
+        }
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| SecretString::new(token.trim()))
+}
+
+/// What the request presents to authenticate its caller (SPEC §6).
+fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
+    if let Some((username, password)) = basic_credentials(req.headers())? {
+        return Ok(Presented::Basic { username, password });
+    }
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let (Some(token), Some(secret)) = (header("accesstoken"), header("accesssecret")) {
+        return Ok(Presented::Pair {
+            token: token.trim().to_string(),
+            secret: SecretString::new(secret.trim()),
+        });
+    }
+    Ok(match claims_header(req.headers()) {
+        Some(token) => Presented::ClaimsToken(token),
+        None => Presented::Nothing,
+    })
+}
+
+fn authenticate(
+    req: &HttpRequest,
+    service: Service,
+) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let ctx = context(&req)?;
+        let realm = ctx.config().server.realm.clone();
+        let presented = presented(&req)?;
+        let on_intranet = req
+            .app_data::<Data<Listener>>()
+            .is_some_and(|l| *l.get_ref() == Listener::Intranet);
+        let caller = caller::authenticate(&ctx, service, presented, on_intranet)
+            .await
+            .map_err(|e| ApiError::from_caller(e, &realm))?;
+        note_caller(&req, &caller.name());
+        Ok(caller)
+    })
+}
+
+/// A caller of the `admin` service: every `/api/v1/…` admin route.
+pub struct AdminCaller(pub Caller);
+
+impl FromRequest for AdminCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let fut = authenticate(req, Service::Admin);
+        Box::pin(async move { fut.await.map(AdminCaller) })
+    }
+}
+
+/// A caller of the `introspection` service (SPEC §6, §7): introspect and revoke.
+pub struct IntrospectionCaller(pub Caller);
 
 impl FromRequest for IntrospectionCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let fut = authenticate(req, Service::Introspection);
+        Box::pin(async move { fut.await.map(IntrospectionCaller) })
+    }
+}
+
+/// A caller of the `statistics` service.
+pub struct StatisticsCaller(pub Caller);
+
+impl FromRequest for StatisticsCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let fut = authenticate(req, Service::Statistics);
+        Box::pin(async move { fut.await.map(StatisticsCaller) })
+    }
+}
+
+/// An application calling with one of its API keys in `X-VoltMX-App-API-Key`.
+pub struct ApiKeyCaller(pub ApiKey);
+
+pub const API_KEY_HEADER: &str = "x-voltmx-app-api-key";
+
+impl FromRequest for ApiKeyCaller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -196,15 +326,14 @@ impl FromRequest for IntrospectionCaller {
         let req = req.clone();
         Box::pin(async move {
             let ctx = context(&req)?;
-            let realm = ctx.config().server.realm.clone();
-            let Some((userid, password)) = basic_credentials(req.headers())? else {
-                return Err(ApiError::Challenge { realm });
-            };
-            let user = caller::basic_user(&ctx, Service::Introspection, &userid, password)
-                .await
-                .map_err(|e| ApiError::from_caller(e, &realm))?;
-            note_caller(&req, user.userid.as_str());
-            Ok(IntrospectionCaller(user))
+            let text = req
+                .headers()
+                .get(API_KEY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .ok_or(ApiError::Unauthorized)?;
+            let key = credentials::api_key(&ctx, text)?.ok_or(ApiError::Unauthorized)?;
+            note_caller(&req, &format!("key:{}", key.id));
+            Ok(ApiKeyCaller(key))
         })
     }
 }

@@ -2,7 +2,10 @@
 //! [`run_all`] with a way to open a fresh store and to reopen it after a drop.
 
 use super::{Rotation, Store, StoreError};
-use crate::domain::{RefreshTokenRecord, Role, Session, SessionId, StoredSigningKey, User, UserId};
+use crate::domain::{
+    AccessPair, ApiKey, Application, Name, OAuthClient, RefreshTokenRecord, Role, Scope, Session,
+    SessionId, StoredSigningKey, User, UserId,
+};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -48,6 +51,7 @@ fn token(session: &Session, now: OffsetDateTime) -> RefreshTokenRecord {
         issued_at: now,
         expires_at: now + Duration::days(14),
         spent_at: None,
+        spent_ticket: None,
     }
 }
 
@@ -60,6 +64,8 @@ pub(crate) fn run_all<S: Store>(open: impl Fn() -> S) {
     concurrent_rotation_has_one_winner(store.clone());
     revocation_and_meta(&*store);
     signing_keys(&*store);
+    apps_and_keys(&*store);
+    clients_and_pairs(&*store);
     let kept = user("persisted");
     store.create_user(&kept).expect("create");
     drop(store);
@@ -135,7 +141,7 @@ fn sessions_and_rotation(store: &dyn Store) {
     let second = token(&s, now);
     assert_eq!(
         store
-            .rotate_refresh_token(first.id, &second, now)
+            .rotate_refresh_token(first.id, &second, now, store.rotation_ticket())
             .expect("rotate"),
         Rotation::Rotated(s.clone())
     );
@@ -150,7 +156,7 @@ fn sessions_and_rotation(store: &dyn Store) {
     let third = token(&s, now);
     assert_eq!(
         store
-            .rotate_refresh_token(first.id, &third, now)
+            .rotate_refresh_token(first.id, &third, now, store.rotation_ticket())
             .expect("rotate"),
         Rotation::Reused(s.id)
     );
@@ -162,13 +168,13 @@ fn sessions_and_rotation(store: &dyn Store) {
         .is_live(now));
     assert_eq!(
         store
-            .rotate_refresh_token(second.id, &third, now)
+            .rotate_refresh_token(second.id, &third, now, store.rotation_ticket())
             .expect("rotate"),
         Rotation::Inactive
     );
     assert_eq!(
         store
-            .rotate_refresh_token(Uuid::new_v4(), &third, now)
+            .rotate_refresh_token(Uuid::new_v4(), &third, now, store.rotation_ticket())
             .expect("rotate"),
         Rotation::NotFound
     );
@@ -180,7 +186,7 @@ fn sessions_and_rotation(store: &dyn Store) {
     let later = now + Duration::days(15);
     assert_eq!(
         store
-            .rotate_refresh_token(old.id, &token(&s2, later), later)
+            .rotate_refresh_token(old.id, &token(&s2, later), later, store.rotation_ticket())
             .expect("rotate"),
         Rotation::Inactive
     );
@@ -207,7 +213,9 @@ fn sessions_and_rotation(store: &dyn Store) {
         .expect("get")
         .expect("kept")
         .is_live(now));
+    let live = store.count_live_sessions(now).expect("count");
     assert!(store.revoke_session(bob.id, now).expect("revoke"));
+    assert_eq!(store.count_live_sessions(now).expect("count"), live - 1);
     assert!(!store.revoke_session(bob.id, now).expect("revoke"));
 }
 
@@ -216,13 +224,15 @@ fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
     let s = session("carol", now);
     let first = token(&s, now);
     store.create_session(&s, &first).expect("create");
+    // Every request took its ticket before any exchange committed: they all raced.
+    let ticket = store.rotation_ticket();
     let handles: Vec<_> = (0..16)
         .map(|_| {
             let (store, s) = (store.clone(), s.clone());
             std::thread::spawn(move || {
                 let next = token(&s, now);
                 store
-                    .rotate_refresh_token(first.id, &next, now)
+                    .rotate_refresh_token(first.id, &next, now, ticket)
                     .expect("rotate")
             })
         })
@@ -236,6 +246,25 @@ fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
         .filter(|o| matches!(o, Rotation::Rotated(_)))
         .count();
     assert_eq!(winners, 1, "{outcomes:?}");
+    let losers = outcomes
+        .iter()
+        .filter(|o| **o == Rotation::LostRace)
+        .count();
+    assert_eq!(
+        losers, 15,
+        "the losers raced; none is a replay: {outcomes:?}"
+    );
+    assert!(store
+        .get_session(s.id)
+        .expect("get")
+        .expect("kept")
+        .is_live(now));
+
+    // A request that begins after the exchange is a replay, and ends the session.
+    let replay = store
+        .rotate_refresh_token(first.id, &token(&s, now), now, store.rotation_ticket())
+        .expect("rotate");
+    assert_eq!(replay, Rotation::Reused(s.id));
 }
 
 fn revocation_and_meta(store: &dyn Store) {
@@ -269,4 +298,133 @@ fn signing_keys(store: &dyn Store) {
     let mut keys = store.signing_keys().expect("list");
     keys.sort_by(|a, b| a.kid.cmp(&b.kid));
     assert_eq!(keys, vec![retired, key("k2", true)]);
+}
+
+fn app(name: &str) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        name: Name::parse(name).expect("valid name"),
+        created_at: t0(),
+        device_token: None,
+    }
+}
+
+fn api_key(app: &Application) -> ApiKey {
+    ApiKey {
+        id: Uuid::new_v4(),
+        app_id: app.id,
+        name: Name::parse("key").expect("valid name"),
+        hash: [3; 32],
+        previous: None,
+        created_at: t0(),
+        expires_at: None,
+        enabled: true,
+        last_used_at: None,
+    }
+}
+
+fn apps_and_keys(store: &dyn Store) {
+    let web = app("web");
+    let mobile = app("mobile");
+    store.create_app(&web).expect("create");
+    store.create_app(&mobile).expect("create");
+    assert!(matches!(store.create_app(&web), Err(StoreError::Conflict)));
+    assert_eq!(store.get_app(web.id).expect("get"), Some(web.clone()));
+    assert_eq!(store.count_apps().expect("count"), 2);
+
+    let mut with_device = web.clone();
+    with_device.device_token = Some(crate::domain::DeviceToken {
+        hash: [9; 32],
+        created_at: t0(),
+    });
+    store.update_app(&with_device).expect("update");
+    assert_eq!(store.get_app(web.id).expect("get"), Some(with_device));
+
+    let k1 = api_key(&web);
+    let k2 = api_key(&web);
+    let k3 = api_key(&mobile);
+    for key in [&k1, &k2, &k3] {
+        store.create_api_key(key).expect("create key");
+    }
+    assert!(matches!(
+        store.create_api_key(&api_key(&app("ghost"))),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.list_api_keys(web.id).expect("list").len(), 2);
+
+    store
+        .record_api_key_use(k1.id, t0() + Duration::seconds(5))
+        .expect("touch");
+    let used = store.get_api_key(k1.id).expect("get").expect("exists");
+    assert_eq!(used.last_used_at, Some(t0() + Duration::seconds(5)));
+
+    let mut disabled = k2.clone();
+    disabled.enabled = false;
+    store.update_api_key(&disabled).expect("update");
+    assert!(
+        !store
+            .get_api_key(k2.id)
+            .expect("get")
+            .expect("exists")
+            .enabled
+    );
+
+    assert!(store.delete_api_key(k2.id).expect("delete"));
+    assert!(!store.delete_api_key(k2.id).expect("delete"));
+    assert_eq!(store.list_api_keys(web.id).expect("list").len(), 1);
+
+    // Deleting an application takes its keys with it, and nobody else's.
+    assert!(store.delete_app(web.id).expect("delete"));
+    assert_eq!(store.get_app(web.id).expect("get"), None);
+    assert_eq!(store.get_api_key(k1.id).expect("get"), None);
+    assert!(store.get_api_key(k3.id).expect("get").is_some());
+    assert!(!store.delete_app(web.id).expect("delete"));
+}
+
+fn clients_and_pairs(store: &dyn Store) {
+    let client = OAuthClient {
+        id: Uuid::new_v4(),
+        name: Name::parse("backend").expect("valid"),
+        scopes: vec![Scope::parse("read").expect("valid")],
+        secret_hash: [5; 32],
+        created_at: t0(),
+    };
+    store.create_client(&client).expect("create");
+    assert_eq!(
+        store.get_client(client.id).expect("get"),
+        Some(client.clone())
+    );
+    let mut rotated = client.clone();
+    rotated.secret_hash = [6; 32];
+    store.update_client(&rotated).expect("update");
+    assert_eq!(store.list_clients().expect("list"), vec![rotated]);
+
+    let pair = AccessPair {
+        id: Uuid::new_v4(),
+        client_id: client.id,
+        secret_hash: [8; 32],
+        scopes: client.scopes.clone(),
+        issued_at: t0(),
+        expires_at: t0() + Duration::hours(1),
+    };
+    store.create_pair(&pair).expect("create pair");
+    assert_eq!(store.get_pair(pair.id).expect("get"), Some(pair.clone()));
+    let second = AccessPair {
+        id: Uuid::new_v4(),
+        ..pair.clone()
+    };
+    store.create_pair(&second).expect("create pair");
+    assert!(store.delete_pair(second.id).expect("delete"));
+    assert_eq!(store.get_pair(second.id).expect("get"), None);
+
+    assert!(store.delete_client(client.id).expect("delete"));
+    assert_eq!(
+        store.get_pair(pair.id).expect("get"),
+        None,
+        "pairs go with their client"
+    );
+    assert!(matches!(
+        store.create_pair(&pair),
+        Err(StoreError::NotFound)
+    ));
 }

@@ -9,7 +9,10 @@ pub(crate) mod contract;
 mod records;
 pub mod sled;
 
-use crate::domain::{RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId};
+use crate::domain::{
+    AccessPair, ApiKey, Application, OAuthClient, RefreshTokenRecord, Session, SessionId,
+    StoredSigningKey, User, UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -34,6 +37,9 @@ pub enum Rotation {
     Rotated(Session),
     /// The token had been spent already: its session is now revoked.
     Reused(SessionId),
+    /// The token was spent by a concurrent exchange that began after this one: this one
+    /// loses the race, and the session goes on with the winner's token (SPEC §3).
+    LostRace,
     /// The token, or its session, has expired or was revoked.
     Inactive,
     /// No such token.
@@ -62,16 +68,23 @@ pub trait SessionStore {
     ) -> Result<(), StoreError>;
     fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
     fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// A ticket to take before looking at a refresh token; pass it to
+    /// [`rotate_refresh_token`](Self::rotate_refresh_token). Tickets only grow, across restarts too.
+    fn rotation_ticket(&self) -> u64;
     /// Exchanges the refresh token `spent` for `next`, atomically: of concurrent calls for one
-    /// token exactly one sees it live. A token presented after it was spent revokes its session.
+    /// token exactly one sees it live. A token presented again by a request that began after
+    /// it was spent (a replay) revokes its session; one that began before lost a race.
     fn rotate_refresh_token(
         &self,
         spent: Uuid,
         next: &RefreshTokenRecord,
         now: OffsetDateTime,
+        ticket: u64,
     ) -> Result<Rotation, StoreError>;
     /// Revokes a session (all its refresh tokens); `false` if it was not live.
     fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// How many sessions are live at `now` (the statistics service).
+    fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Revokes every live session of a user; returns how many.
     fn revoke_user_sessions(
         &self,
@@ -99,9 +112,62 @@ pub trait MetaStore {
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 }
 
+pub trait AppStore {
+    fn create_app(&self, app: &Application) -> Result<(), StoreError>;
+    fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError>;
+    /// Replaces an existing application (its device token); `NotFound` if there is none.
+    fn update_app(&self, app: &Application) -> Result<(), StoreError>;
+    fn list_apps(&self) -> Result<Vec<Application>, StoreError>;
+    /// Removes an application with all its API keys; `false` if there was none.
+    fn delete_app(&self, id: Uuid) -> Result<bool, StoreError>;
+    fn count_apps(&self) -> Result<u64, StoreError>;
+}
+
+pub trait ApiKeyStore {
+    /// Stores a new key; `NotFound` if its application does not exist (checked atomically).
+    fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError>;
+    /// Replaces an existing key; `NotFound` if there is none.
+    fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError>;
+    fn list_api_keys(&self, app_id: Uuid) -> Result<Vec<ApiKey>, StoreError>;
+    /// Notes when a key was last used. Bookkeeping, not a state change: written without a
+    /// flush of its own, so a crash may lose the latest few.
+    fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+    fn count_api_keys(&self) -> Result<u64, StoreError>;
+}
+
+pub trait ClientStore {
+    fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
+    fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError>;
+    /// Replaces an existing client (a new secret); `NotFound` if there is none.
+    fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
+    fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
+    /// Removes a client with all its AccessToken pairs; `false` if there was none.
+    fn delete_client(&self, id: Uuid) -> Result<bool, StoreError>;
+}
+
+pub trait PairStore {
+    /// Stores a pair; `NotFound` if its client does not exist (checked atomically).
+    fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError>;
+    fn get_pair(&self, id: Uuid) -> Result<Option<AccessPair>, StoreError>;
+    fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError>;
+}
+
 /// Everything tessera stores.
 pub trait Store:
-    UserStore + SessionStore + RevocationStore + KeyStore + MetaStore + Send + Sync + 'static
+    UserStore
+    + SessionStore
+    + RevocationStore
+    + KeyStore
+    + MetaStore
+    + AppStore
+    + ApiKeyStore
+    + ClientStore
+    + PairStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers `Ok` while the store can serve reads (the health check).
     fn ping(&self) -> Result<(), StoreError>;

@@ -5,7 +5,8 @@
 
 use super::StoreError;
 use crate::domain::{
-    Email, RefreshTokenRecord, Role, Session, SessionId, StoredSigningKey, User, UserId,
+    AccessPair, ApiKey, Application, DeviceToken, Email, GraceSecret, Name, OAuthClient,
+    RefreshTokenRecord, Role, Scope, Session, SessionId, StoredSigningKey, User, UserId,
 };
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -69,6 +70,8 @@ pub(crate) struct RefreshV1 {
     issued_at: i64,
     expires_at: i64,
     spent_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spent_ticket: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -204,6 +207,7 @@ impl From<&RefreshTokenRecord> for RefreshRecord {
             issued_at: ts(r.issued_at),
             expires_at: ts(r.expires_at),
             spent_at: r.spent_at.map(ts),
+            spent_ticket: r.spent_ticket,
         })
     }
 }
@@ -226,6 +230,7 @@ impl TryFrom<RefreshRecord> for RefreshTokenRecord {
             issued_at: from_ts(T, r.issued_at)?,
             expires_at: from_ts(T, r.expires_at)?,
             spent_at: r.spent_at.map(|t| from_ts(T, t)).transpose()?,
+            spent_ticket: r.spent_ticket,
         })
     }
 }
@@ -255,6 +260,238 @@ impl TryFrom<SigningKeyRecord> for StoredSigningKey {
             created_at: from_ts(T, r.created_at)?,
             active: r.active,
             retired_at: r.retired_at.map(|t| from_ts(T, t)).transpose()?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum AppRecord {
+    #[serde(rename = "1")]
+    V1(AppV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct AppV1 {
+    id: Uuid,
+    name: String,
+    created_at: i64,
+    device_token: Option<DeviceTokenV1>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct DeviceTokenV1 {
+    sha256: String,
+    created_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum ApiKeyRecord {
+    #[serde(rename = "1")]
+    V1(ApiKeyV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ApiKeyV1 {
+    id: Uuid,
+    app_id: Uuid,
+    name: String,
+    sha256: String,
+    previous_sha256: Option<String>,
+    previous_valid_until: Option<i64>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    enabled: bool,
+    last_used_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum ClientRecord {
+    #[serde(rename = "1")]
+    V1(ClientV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ClientV1 {
+    id: Uuid,
+    name: String,
+    scopes: Vec<String>,
+    secret_sha256: String,
+    created_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub(crate) enum PairRecord {
+    #[serde(rename = "1")]
+    V1(PairV1),
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PairV1 {
+    id: Uuid,
+    client_id: Uuid,
+    secret_sha256: String,
+    scopes: Vec<String>,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+fn hash_from(tree: &'static str, text: &str) -> Result<[u8; 32], StoreError> {
+    B64.decode(text)
+        .map_err(|e| corrupt(tree, e))?
+        .try_into()
+        .map_err(|_| corrupt(tree, "hash is not 32 bytes"))
+}
+
+fn name_from(tree: &'static str, text: &str) -> Result<Name, StoreError> {
+    Name::parse(text).map_err(|e| corrupt(tree, e))
+}
+
+fn scopes_from(tree: &'static str, scopes: &[String]) -> Result<Vec<Scope>, StoreError> {
+    scopes
+        .iter()
+        .map(|s| Scope::parse(s).map_err(|e| corrupt(tree, e)))
+        .collect()
+}
+
+fn scopes_to(scopes: &[Scope]) -> Vec<String> {
+    scopes.iter().map(|s| s.as_str().to_string()).collect()
+}
+
+impl From<&Application> for AppRecord {
+    fn from(a: &Application) -> Self {
+        AppRecord::V1(AppV1 {
+            id: a.id,
+            name: a.name.as_str().to_string(),
+            created_at: ts(a.created_at),
+            device_token: a.device_token.as_ref().map(|d| DeviceTokenV1 {
+                sha256: B64.encode(d.hash),
+                created_at: ts(d.created_at),
+            }),
+        })
+    }
+}
+
+impl TryFrom<AppRecord> for Application {
+    type Error = StoreError;
+    fn try_from(r: AppRecord) -> Result<Self, StoreError> {
+        const T: &str = "apps";
+        let AppRecord::V1(r) = r;
+        Ok(Application {
+            id: r.id,
+            name: name_from(T, &r.name)?,
+            created_at: from_ts(T, r.created_at)?,
+            device_token: r
+                .device_token
+                .map(|d| -> Result<_, StoreError> {
+                    Ok(DeviceToken {
+                        hash: hash_from(T, &d.sha256)?,
+                        created_at: from_ts(T, d.created_at)?,
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
+impl From<&ApiKey> for ApiKeyRecord {
+    fn from(k: &ApiKey) -> Self {
+        ApiKeyRecord::V1(ApiKeyV1 {
+            id: k.id,
+            app_id: k.app_id,
+            name: k.name.as_str().to_string(),
+            sha256: B64.encode(k.hash),
+            previous_sha256: k.previous.as_ref().map(|p| B64.encode(p.hash)),
+            previous_valid_until: k.previous.as_ref().map(|p| ts(p.valid_until)),
+            created_at: ts(k.created_at),
+            expires_at: k.expires_at.map(ts),
+            enabled: k.enabled,
+            last_used_at: k.last_used_at.map(ts),
+        })
+    }
+}
+
+impl TryFrom<ApiKeyRecord> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRecord) -> Result<Self, StoreError> {
+        const T: &str = "api_keys";
+        let ApiKeyRecord::V1(r) = r;
+        let previous = match (r.previous_sha256, r.previous_valid_until) {
+            (Some(hash), Some(until)) => Some(GraceSecret {
+                hash: hash_from(T, &hash)?,
+                valid_until: from_ts(T, until)?,
+            }),
+            _ => None,
+        };
+        Ok(ApiKey {
+            id: r.id,
+            app_id: r.app_id,
+            name: name_from(T, &r.name)?,
+            hash: hash_from(T, &r.sha256)?,
+            previous,
+            created_at: from_ts(T, r.created_at)?,
+            expires_at: r.expires_at.map(|t| from_ts(T, t)).transpose()?,
+            enabled: r.enabled,
+            last_used_at: r.last_used_at.map(|t| from_ts(T, t)).transpose()?,
+        })
+    }
+}
+
+impl From<&OAuthClient> for ClientRecord {
+    fn from(c: &OAuthClient) -> Self {
+        ClientRecord::V1(ClientV1 {
+            id: c.id,
+            name: c.name.as_str().to_string(),
+            scopes: scopes_to(&c.scopes),
+            secret_sha256: B64.encode(c.secret_hash),
+            created_at: ts(c.created_at),
+        })
+    }
+}
+
+impl TryFrom<ClientRecord> for OAuthClient {
+    type Error = StoreError;
+    fn try_from(r: ClientRecord) -> Result<Self, StoreError> {
+        const T: &str = "clients";
+        let ClientRecord::V1(r) = r;
+        Ok(OAuthClient {
+            id: r.id,
+            name: name_from(T, &r.name)?,
+            scopes: scopes_from(T, &r.scopes)?,
+            secret_hash: hash_from(T, &r.secret_sha256)?,
+            created_at: from_ts(T, r.created_at)?,
+        })
+    }
+}
+
+impl From<&AccessPair> for PairRecord {
+    fn from(p: &AccessPair) -> Self {
+        PairRecord::V1(PairV1 {
+            id: p.id,
+            client_id: p.client_id,
+            secret_sha256: B64.encode(p.secret_hash),
+            scopes: scopes_to(&p.scopes),
+            issued_at: ts(p.issued_at),
+            expires_at: ts(p.expires_at),
+        })
+    }
+}
+
+impl TryFrom<PairRecord> for AccessPair {
+    type Error = StoreError;
+    fn try_from(r: PairRecord) -> Result<Self, StoreError> {
+        const T: &str = "pairs";
+        let PairRecord::V1(r) = r;
+        Ok(AccessPair {
+            id: r.id,
+            client_id: r.client_id,
+            secret_hash: hash_from(T, &r.secret_sha256)?,
+            scopes: scopes_from(T, &r.scopes)?,
+            issued_at: from_ts(T, r.issued_at)?,
+            expires_at: from_ts(T, r.expires_at)?,
         })
     }
 }

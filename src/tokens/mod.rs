@@ -1,7 +1,13 @@
 //! One module per token kind, each with its own type, lifetime and verification (STYLE habit 8),
 //! and the format shared by every secret tessera generates.
 
+pub mod access;
+pub mod api_key;
 pub mod claims;
+pub mod client_secret;
+pub mod device;
+pub mod pair;
+pub mod preamble;
 pub mod refresh;
 pub mod secret;
 

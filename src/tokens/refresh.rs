@@ -20,6 +20,7 @@ pub fn mint(
         issued_at: now,
         expires_at: (now + idle_ttl).min(session.expires_at),
         spent_at: None,
+        spent_ticket: None,
     };
     (secret, record)
 }

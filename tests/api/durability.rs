@@ -11,6 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 struct Server {
     child: Child,
     public: String,
+    intranet: String,
 }
 
 fn write_config(dir: &Path) -> PathBuf {
@@ -53,17 +54,25 @@ fn start(config: &Path, admin_password: Option<&str>) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening: public http://").nth(1) {
-                let public = rest.split(' ').next().unwrap_or_default().to_string();
-                let _ = tx.send(public);
+                let mut words = rest.split(' ');
+                let public = words.next().unwrap_or_default().to_string();
+                let intranet = rest
+                    .split("intranet http://")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                let _ = tx.send((public, intranet));
             }
         }
     });
-    let public = rx
+    let (public, intranet) = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("tessera logged its listeners");
     Server {
         child,
         public: format!("http://{public}"),
+        intranet: format!("http://{intranet}"),
     }
 }
 
@@ -225,4 +234,85 @@ fn an_unknown_config_key_stops_the_start_and_is_named() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bindd"), "{stderr}");
+}
+
+async fn admin_post(server: &Server, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", server.intranet))
+        .basic_auth("admin", Some("admin-password-1"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 201, "{path}");
+    res.json().await.expect("json")
+}
+
+#[actix_rt::test]
+async fn a_user_and_a_key_created_just_before_sigkill_are_both_there_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let server = start(&config, Some("admin-password-1"));
+    admin_post(
+        &server,
+        "/api/v1/users",
+        serde_json::json!({"userid": "erin", "password": "erins-password-1"}),
+    )
+    .await;
+    let app = admin_post(
+        &server,
+        "/api/v1/applications",
+        serde_json::json!({"name": "web"}),
+    )
+    .await;
+    let app_id = app["app_id"].as_str().expect("app id").to_string();
+    let key = admin_post(
+        &server,
+        &format!("/api/v1/applications/{app_id}/keys"),
+        serde_json::json!({"name": "k"}),
+    )
+    .await;
+    let key = key["key"].as_str().expect("key").to_string();
+    server.kill9();
+
+    let server = start(&config, None);
+    let (status, _) = login(&server, "erin", "erins-password-1").await;
+    assert_eq!(status, 200, "the user survived SIGKILL");
+    let check = reqwest::Client::new()
+        .get(format!("{}/api/v1/check", server.public))
+        .header("X-VoltMX-App-API-Key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(check.status(), 200, "the key survived SIGKILL");
+}
+
+#[actix_rt::test]
+async fn a_preamble_token_minted_by_the_cli_logs_in_beside_a_running_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(
+        "\n[preamble]\ntoken_authentication_mode = \"enable\"\n\
+         token_uuid = \"6f9619ff-8b86-d011-b42d-00c04fc964ff\"\n",
+    );
+    std::fs::write(&config, text).expect("written");
+    assert!(add_user(&config, "bob", "bobs-password-1").status.success());
+    let server = start(&config, Some("admin-password-1"));
+
+    let minted = command(&config)
+        .args(["token", "preamble", "--user", "bob"])
+        .output()
+        .expect("cli runs");
+
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let stdout = String::from_utf8(minted.stdout).expect("utf-8");
+    let token = stdout.lines().next().expect("a token line");
+    assert!(token.starts_with("{PXZ}") && token.len() == 49, "{token}");
+    let (status, body) = login(&server, "bob", token).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -6,6 +6,22 @@
 
 mod helpers;
 
+mod admin_apps;
+mod admin_auth;
+mod admin_devices;
+mod admin_helpers;
+mod admin_introspect;
+mod admin_keys;
+mod admin_oauth;
+mod admin_secrets;
+mod admin_users;
+
+mod chain;
+mod config_helpers;
+mod preamble;
+mod reload;
+mod statistics;
+
 mod durability;
 mod edges;
 mod introspection;

@@ -87,27 +87,51 @@ async fn claims_route_takes_the_raw_refresh_token_in_authorization() {
 }
 
 #[actix_rt::test]
-async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
+async fn concurrent_refreshes_of_one_token_have_exactly_one_winner_and_no_fork() {
     let app = spawn_app().await;
     app.add_user("alice", &[]).await;
-    let (token, _) = app.login_ok("alice").await;
+    let (token, claims) = app.login_ok("alice").await;
 
     let attempts = (0..20).map(|_| app.refresh(&token));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.status().as_u16())
-        .collect();
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut successors = Vec::new();
+    let mut statuses = Vec::new();
+    for res in responses {
+        statuses.push(res.status().as_u16());
+        if res.status() == 200 {
+            successors.push(
+                json(res).await["refresh_token"]
+                    .as_str()
+                    .expect("token")
+                    .to_string(),
+            );
+        }
+    }
 
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    assert_eq!(successors.len(), 1, "{statuses:?}");
     assert!(
         statuses.iter().all(|&s| s == 200 || s == 401),
         "{statuses:?}"
     );
+    // Requests that overlapped the winning exchange lose the race and leave the session be;
+    // one the server only began after the exchange is a replay and ends it. Either way the
+    // session is one thing: live with the winner's token, or over.
+    let live = app.introspect(&claims).await["active"] == true;
+    let successor_works = app.refresh(&successors[0]).await.status() == 200;
+    assert_eq!(live, successor_works, "no forked session");
+}
+
+#[actix_rt::test]
+async fn a_replay_after_a_race_still_ends_the_session() {
+    let app = spawn_app().await;
+    app.add_user("alice", &[]).await;
+    let (token, claims) = app.login_ok("alice").await;
+    let _ = futures_util::future::join_all((0..5).map(|_| app.refresh(&token))).await;
+
+    let replay = app.refresh(&token).await;
+
+    assert_eq!(replay.status(), 401);
+    assert_eq!(app.introspect(&claims).await["active"], false);
 }
 
 #[actix_rt::test]

@@ -43,12 +43,14 @@ fn openapi_names_the_listener_of_every_path() {
             Listener::Intranet => "intranet",
             Listener::Both => "both",
         };
+        // An operation may name its own listener where one path is served differently on the
+        // two (GET /api/v1/applications/{app_id}); otherwise the path item names it.
         let item = &doc["paths"][*path];
-        assert_eq!(
-            item["x-listener"].as_str(),
-            Some(expected),
-            "{method} {path}"
-        );
+        let operation = &item[method.to_lowercase().as_str()];
+        let found = operation["x-listener"]
+            .as_str()
+            .or(item["x-listener"].as_str());
+        assert_eq!(found, Some(expected), "{method} {path}");
     }
 }
 
@@ -74,8 +76,12 @@ async fn every_route_is_served_on_its_listener_only() {
             assert_ne!(status, 404, "{method} {path} not served on its listener");
             assert!(status.as_u16() < 500, "{method} {path}: {status}");
         }
+        // Absent: 404, or 405 where the other listener serves the path with another method.
         if let Some(status) = absent {
-            assert_eq!(status, 404, "{method} {path} served on the wrong listener");
+            assert!(
+                status == 404 || status == 405,
+                "{method} {path} served on the wrong listener: {status}"
+            );
         }
     }
 }

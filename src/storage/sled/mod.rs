@@ -1,6 +1,7 @@
 //! The sled backend (the stable 0.34 line): one tree per record kind, durable writes through a
 //! shared group-commit flush.
 
+mod apps;
 mod group_commit;
 
 use super::records::{decode, encode, RefreshRecord, SessionRecord, SigningKeyRecord, UserRecord};
@@ -26,21 +27,32 @@ pub struct SledStore {
     revoked_jti: sled::Tree,
     signing_keys: sled::Tree,
     meta: sled::Tree,
+    apps: sled::Tree,
+    api_keys: sled::Tree,
+    /// `app_id key_id` → (): the keys of an application.
+    app_keys: sled::Tree,
+    clients: sled::Tree,
+    pairs: sled::Tree,
+    /// `client_id pair_id` → (): the AccessToken pairs of a client.
+    client_pairs: sled::Tree,
     commit: GroupCommit,
+    /// Rotation tickets: nanoseconds since the epoch at open, then counted up, so they keep
+    /// growing across restarts.
+    tickets: std::sync::atomic::AtomicU64,
 }
 
-fn backend(e: sled::Error) -> StoreError {
+pub(super) fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+pub(super) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => backend(e),
     }
 }
 
-fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+pub(super) fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
@@ -74,18 +86,25 @@ impl SledStore {
             revoked_jti: tree("revoked_jti")?,
             signing_keys: tree("signing_keys")?,
             meta: tree("meta")?,
+            apps: tree("apps")?,
+            api_keys: tree("api_keys")?,
+            app_keys: tree("app_keys")?,
+            clients: tree("clients")?,
+            pairs: tree("pairs")?,
+            client_pairs: tree("client_pairs")?,
             commit: GroupCommit::default(),
+            tickets: std::sync::atomic::AtomicU64::new(ticket_base()),
             db,
         })
     }
 
     /// Makes every write so far durable (SPEC §10), sharing one flush among concurrent callers.
-    fn durable(&self) -> Result<(), StoreError> {
+    pub(super) fn durable(&self) -> Result<(), StoreError> {
         self.commit
             .commit(|| self.db.flush().map(|_| ()).map_err(backend))
     }
 
-    fn read<R, T>(
+    pub(super) fn read<R, T>(
         &self,
         tree: &sled::Tree,
         name: &'static str,
@@ -100,6 +119,15 @@ impl SledStore {
             None => Ok(None),
         }
     }
+}
+
+/// Wall-clock nanoseconds, the floor of this process's rotation tickets. Not a reading of "now"
+/// for any decision: only a number larger than every ticket an earlier process handed out.
+#[allow(clippy::disallowed_methods, reason = "a monotonic seed, not a time")]
+fn ticket_base() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2))
 }
 
 #[cfg(unix)]
@@ -223,11 +251,16 @@ impl SessionStore for SledStore {
         )
     }
 
+    fn rotation_ticket(&self) -> u64 {
+        self.tickets.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn rotate_refresh_token(
         &self,
         spent: Uuid,
         next: &RefreshTokenRecord,
         now: OffsetDateTime,
+        ticket: u64,
     ) -> Result<Rotation, StoreError> {
         let next_bytes = encode(&RefreshRecord::from(next));
         // sled runs the closure again on a conflict, so concurrent exchanges of one token
@@ -250,6 +283,9 @@ impl SessionStore for SledStore {
                 if !session.is_live(now) {
                     return Ok(Rotation::Inactive);
                 }
+                if token.spent_ticket.is_some_and(|t| t > ticket) {
+                    return Ok(Rotation::LostRace);
+                }
                 if token.spent_at.is_some() {
                     // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
                     session.revoked_at = Some(now);
@@ -263,6 +299,12 @@ impl SessionStore for SledStore {
                     return Ok(Rotation::Inactive);
                 }
                 token.spent_at = Some(now);
+                // Greater than every ticket taken so far: those requests were under way.
+                token.spent_ticket = Some(
+                    self.tickets
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                        + 1,
+                );
                 tokens.insert(spent.as_bytes(), encode(&RefreshRecord::from(&token)))?;
                 tokens.insert(next.id.as_bytes(), next_bytes.as_slice())?;
                 Ok(Rotation::Rotated(session))
@@ -272,6 +314,17 @@ impl SessionStore for SledStore {
             self.durable()?;
         }
         Ok(outcome)
+    }
+
+    fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut live = 0;
+        for item in self.sessions.iter() {
+            let (_, bytes) = item.map_err(backend)?;
+            if Session::try_from(decode::<SessionRecord>("sessions", &bytes)?)?.is_live(now) {
+                live += 1;
+            }
+        }
+        Ok(live)
     }
 
     fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {

@@ -1,0 +1,179 @@
+//! Applications, their API keys and their device token (SPEC §4).
+
+use super::{blocking, seconds, AuthError, Context};
+use crate::domain::{ApiKey, Application, DeviceToken, GraceSecret, Name, ValidationError};
+use crate::tokens::secret::GeneratedSecret;
+use crate::tokens::{api_key, device};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The longest grace a refreshed key's old secret may keep working.
+pub const MAX_GRACE_SECONDS: u64 = 30 * 86_400;
+
+/// A key with its secret, as shown once on creation and refresh.
+#[derive(Debug)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: GeneratedSecret,
+}
+
+pub async fn create_app(ctx: &Context, name: Name) -> Result<Application, AuthError> {
+    let app = Application {
+        id: Uuid::new_v4(),
+        name,
+        created_at: ctx.now(),
+        device_token: None,
+    };
+    let (store, stored) = (ctx.store.clone(), app.clone());
+    blocking(move || store.create_app(&stored)).await?;
+    Ok(app)
+}
+
+pub fn list_apps(ctx: &Context) -> Result<Vec<Application>, AuthError> {
+    let mut apps = ctx.store.list_apps()?;
+    apps.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(apps)
+}
+
+pub fn get_app(ctx: &Context, id: Uuid) -> Result<Application, AuthError> {
+    ctx.store.get_app(id)?.ok_or(AuthError::NotFound)
+}
+
+/// Deletes an application; its keys and device token stop working at once.
+pub async fn delete_app(ctx: &Context, id: Uuid) -> Result<(), AuthError> {
+    let store = ctx.store.clone();
+    if blocking(move || store.delete_app(id)).await? {
+        Ok(())
+    } else {
+        Err(AuthError::NotFound)
+    }
+}
+
+fn future(ctx: &Context, at: Option<OffsetDateTime>) -> Result<Option<OffsetDateTime>, AuthError> {
+    match at {
+        Some(t) if t <= ctx.now() => {
+            Err(ValidationError::Other("expires_at must be in the future").into())
+        }
+        other => Ok(other),
+    }
+}
+
+pub async fn create_key(
+    ctx: &Context,
+    app_id: Uuid,
+    name: Name,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<IssuedKey, AuthError> {
+    let expires_at = future(ctx, expires_at)?;
+    let id = Uuid::new_v4();
+    let secret = api_key::mint(id);
+    let key = ApiKey {
+        id,
+        app_id,
+        name,
+        hash: secret.hash(),
+        previous: None,
+        created_at: ctx.now(),
+        expires_at,
+        enabled: true,
+        last_used_at: None,
+    };
+    let (store, stored) = (ctx.store.clone(), key.clone());
+    blocking(move || store.create_api_key(&stored)).await?;
+    Ok(IssuedKey { key, secret })
+}
+
+pub fn list_keys(ctx: &Context, app_id: Uuid) -> Result<Vec<ApiKey>, AuthError> {
+    get_app(ctx, app_id)?;
+    Ok(ctx.store.list_api_keys(app_id)?)
+}
+
+fn key_of(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<ApiKey, AuthError> {
+    ctx.store
+        .get_api_key(key_id)?
+        .filter(|k| k.app_id == app_id)
+        .ok_or(AuthError::NotFound)
+}
+
+/// A change to a key; `expires_at: Some(None)` removes the expiry.
+#[derive(Debug, Default)]
+pub struct KeyPatch {
+    pub name: Option<Name>,
+    pub enabled: Option<bool>,
+    pub expires_at: Option<Option<OffsetDateTime>>,
+}
+
+pub async fn update_key(
+    ctx: &Context,
+    app_id: Uuid,
+    key_id: Uuid,
+    patch: KeyPatch,
+) -> Result<ApiKey, AuthError> {
+    let mut key = key_of(ctx, app_id, key_id)?;
+    if let Some(name) = patch.name {
+        key.name = name;
+    }
+    if let Some(enabled) = patch.enabled {
+        key.enabled = enabled;
+    }
+    if let Some(expires_at) = patch.expires_at {
+        key.expires_at = future(ctx, expires_at)?;
+    }
+    let (store, stored) = (ctx.store.clone(), key.clone());
+    blocking(move || store.update_api_key(&stored)).await?;
+    Ok(key)
+}
+
+/// Gives a key a new secret under the same id. The old secret stops working at once, or
+/// after `grace_seconds`.
+pub async fn refresh_key(
+    ctx: &Context,
+    app_id: Uuid,
+    key_id: Uuid,
+    grace_seconds: u64,
+) -> Result<IssuedKey, AuthError> {
+    if grace_seconds > MAX_GRACE_SECONDS {
+        return Err(
+            ValidationError::Other("grace_seconds must be at most 2592000 (30 days)").into(),
+        );
+    }
+    let mut key = key_of(ctx, app_id, key_id)?;
+    let secret = api_key::mint(key.id);
+    key.previous = (grace_seconds > 0).then(|| GraceSecret {
+        hash: key.hash,
+        valid_until: ctx.now() + seconds(grace_seconds),
+    });
+    key.hash = secret.hash();
+    let (store, stored) = (ctx.store.clone(), key.clone());
+    blocking(move || store.update_api_key(&stored)).await?;
+    Ok(IssuedKey { key, secret })
+}
+
+pub async fn delete_key(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<(), AuthError> {
+    key_of(ctx, app_id, key_id)?;
+    let store = ctx.store.clone();
+    blocking(move || store.delete_api_key(key_id)).await?;
+    Ok(())
+}
+
+/// Creates or rotates an application's device token; the previous one stops working.
+pub async fn issue_device_token(ctx: &Context, app_id: Uuid) -> Result<GeneratedSecret, AuthError> {
+    let mut app = get_app(ctx, app_id)?;
+    let secret = device::mint(app_id);
+    app.device_token = Some(DeviceToken {
+        hash: secret.hash(),
+        created_at: ctx.now(),
+    });
+    let store = ctx.store.clone();
+    blocking(move || store.update_app(&app)).await?;
+    Ok(secret)
+}
+
+pub async fn delete_device_token(ctx: &Context, app_id: Uuid) -> Result<(), AuthError> {
+    let mut app = get_app(ctx, app_id)?;
+    if app.device_token.take().is_some() {
+        let store = ctx.store.clone();
+        blocking(move || store.update_app(&app)).await?;
+    }
+    Ok(())
+}

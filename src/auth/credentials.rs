@@ -1,0 +1,175 @@
+//! Verifying what a service is handed: every kind of credential tessera issues, each by its
+//! own rules (STYLE habit 8). Used by introspection, `/api/v1/check` and caller
+//! authentication. `Ok(None)` means "not a live credential of this kind".
+
+use super::{AuthError, Context};
+use crate::domain::{AccessPair, ApiKey, Application, RefreshTokenRecord, SessionId};
+use crate::tokens::access::AccessToken;
+use crate::tokens::claims::{self, ClaimsToken};
+use crate::tokens::jwt::Expiry;
+use crate::tokens::{api_key, device, pair, refresh};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// How often at most `last_used_at` of a key is written: a busy key is not a write per call.
+const KEY_USE_RESOLUTION: Duration = Duration::seconds(60);
+
+/// A live credential, by kind.
+#[derive(Debug)]
+pub enum Credential {
+    Claims(ClaimsToken),
+    Access(AccessToken),
+    Pair(AccessPair),
+    ApiKey(ApiKey),
+    Device(Application),
+    Refresh(RefreshTokenRecord),
+    /// A preamble token for an existing, enabled user (SPEC §5).
+    Preamble {
+        userid: String,
+        start: u32,
+        exp: u32,
+    },
+}
+
+fn session_live(ctx: &Context, sid: SessionId, now: OffsetDateTime) -> Result<bool, AuthError> {
+    Ok(ctx.store.get_session(sid)?.is_some_and(|s| s.is_live(now)))
+}
+
+/// A claims token that verifies, is not revoked, and whose session is live.
+pub fn claims(ctx: &Context, token: &str) -> Result<Option<ClaimsToken>, AuthError> {
+    let config = ctx.config();
+    let now = ctx.now();
+    let Ok(claims) = ClaimsToken::verify(
+        &ctx.keys,
+        token,
+        &config.server.external_url_base,
+        &config.tokens.audience,
+        now,
+        Expiry::Enforce,
+    ) else {
+        return Ok(None);
+    };
+    let Ok(sid) = Uuid::parse_str(&claims.sid) else {
+        return Ok(None);
+    };
+    if ctx.store.is_token_id_revoked(&claims.jti)? || !session_live(ctx, SessionId(sid), now)? {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
+/// An access JWT that verifies, is not revoked, and whose client still exists.
+pub fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, AuthError> {
+    let config = ctx.config();
+    let Ok(access) = AccessToken::verify(
+        &ctx.keys,
+        token,
+        &config.server.external_url_base,
+        &config.tokens.audience,
+        ctx.now(),
+    ) else {
+        return Ok(None);
+    };
+    let Ok(client_id) = Uuid::parse_str(&access.client_id) else {
+        return Ok(None);
+    };
+    if ctx.store.is_token_id_revoked(&access.jti)? || ctx.store.get_client(client_id)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(access))
+}
+
+/// A JWT of either kind, told apart by its `typ`.
+pub fn jwt(ctx: &Context, token: &str) -> Result<Option<Credential>, AuthError> {
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Ok(None);
+    };
+    let typ = header.typ.unwrap_or_default().to_ascii_lowercase();
+    if typ.ends_with(crate::tokens::access::TYP) {
+        Ok(access_jwt(ctx, token)?.map(Credential::Access))
+    } else if typ == claims::TYP.to_ascii_lowercase() {
+        Ok(self::claims(ctx, token)?.map(Credential::Claims))
+    } else {
+        Ok(None)
+    }
+}
+
+/// An API key: enabled, unexpired, of an existing app, matching the current secret or a
+/// previous one still in its grace. Notes the use.
+pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
+    let Some(parsed) = api_key::parse(text) else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    let Some(key) = ctx.store.get_api_key(parsed.id)? else {
+        return Ok(None);
+    };
+    let current = parsed.matches(&key.hash);
+    let in_grace = key
+        .previous
+        .as_ref()
+        .is_some_and(|p| now < p.valid_until && parsed.matches(&p.hash));
+    if !(current || in_grace) || !key.is_usable(now) || ctx.store.get_app(key.app_id)?.is_none() {
+        return Ok(None);
+    }
+    if key
+        .last_used_at
+        .is_none_or(|t| now - t >= KEY_USE_RESOLUTION)
+    {
+        ctx.store.record_api_key_use(key.id, now)?;
+    }
+    Ok(Some(key))
+}
+
+/// A device token: the current one of an existing app.
+pub fn device_token(ctx: &Context, text: &str) -> Result<Option<Application>, AuthError> {
+    let Some(parsed) = device::parse(text) else {
+        return Ok(None);
+    };
+    Ok(ctx.store.get_app(parsed.id)?.filter(|app| {
+        app.device_token
+            .as_ref()
+            .is_some_and(|d| parsed.matches(&d.hash))
+    }))
+}
+
+/// An AccessToken with its AccessSecret: unexpired, of an existing client.
+pub fn pair(ctx: &Context, token: &str, secret: &str) -> Result<Option<AccessPair>, AuthError> {
+    let Some(parsed) = pair::parse(token, secret) else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    let Some(record) = ctx
+        .store
+        .get_pair(parsed.id)?
+        .filter(|p| parsed.matches(&p.secret_hash) && now < p.expires_at)
+    else {
+        return Ok(None);
+    };
+    if ctx.store.get_client(record.client_id)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(record))
+}
+
+/// A refresh token that is unspent, unexpired, and of a live session.
+pub fn refresh_token(ctx: &Context, text: &str) -> Result<Option<RefreshTokenRecord>, AuthError> {
+    let Some(parsed) = refresh::parse(text) else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    let Some(record) = ctx
+        .store
+        .get_refresh_token(parsed.id)?
+        .filter(|r| parsed.matches(&r.hash))
+    else {
+        return Ok(None);
+    };
+    if record.spent_at.is_some()
+        || record.expires_at <= now
+        || !session_live(ctx, record.session, now)?
+    {
+        return Ok(None);
+    }
+    Ok(Some(record))
+}

@@ -1,0 +1,94 @@
+//! Preamble tokens as credentials (SPEC §5): the live key, checking a presented token, minting.
+
+use super::{AuthError, Context};
+use crate::config::{Config, PreambleMode};
+use crate::domain::{User, UserId};
+use crate::tokens::preamble::{PreambleKey, Window};
+use uuid::Uuid;
+
+/// The `token_uuid` in force: the configured one, else the one generated on first start.
+fn token_uuid(ctx: &Context, config: &Config) -> Uuid {
+    config
+        .preamble
+        .token_uuid
+        .as_deref()
+        .and_then(|u| Uuid::try_parse(u).ok())
+        .unwrap_or(ctx.generated_token_uuid)
+}
+
+/// Whether `password` is to be treated as a preamble token (and never as a password).
+pub fn is_token(config: &Config, password: &str) -> bool {
+    config.preamble.token_authentication_mode == PreambleMode::Enable
+        && password.starts_with(&config.preamble.token_preambula)
+}
+
+/// The start and expiry of a valid token for `userid`, if it is one.
+pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
+    let config = ctx.config();
+    if !is_token(&config, token) {
+        return None;
+    }
+    let key = PreambleKey::derive(&token_uuid(ctx, &config));
+    let (start, exp) = key.verify(&config.preamble.token_preambula, token, userid)?;
+    let window = Window {
+        ttl_seconds: i64::try_from(config.preamble.token_ttl_minutes * 60).unwrap_or(i64::MAX),
+        tolerance_seconds: i64::try_from(config.preamble.token_tolerance_seconds).unwrap_or(0),
+    };
+    window
+        .admits(start, exp, ctx.now().unix_timestamp())
+        .then_some((start, exp))
+}
+
+/// A user logged in by a preamble token: the token is valid for the userid, and the user
+/// exists and is enabled.
+pub fn user_for(ctx: &Context, userid: &str, token: &str) -> Result<Option<User>, AuthError> {
+    let Ok(id) = UserId::parse(userid) else {
+        return Ok(None);
+    };
+    // Look the user up whatever the token, so a bad token and an unknown user cost the same.
+    let user = ctx.store.get_user(&id)?;
+    let valid = verify(ctx, userid, token).is_some();
+    Ok(user.filter(|u| valid && !u.disabled))
+}
+
+/// Mints a token for an existing user: `start = now`, `exp = now + token_life_in_minutes`.
+pub fn mint(ctx: &Context, userid: &UserId) -> Result<(String, u32), AuthError> {
+    let config = ctx.config();
+    ctx.store.get_user(userid)?.ok_or(AuthError::NotFound)?;
+    mint_for(
+        &config,
+        &token_uuid(ctx, &config),
+        userid,
+        ctx.now().unix_timestamp(),
+    )
+}
+
+/// The minting itself, shared with the command line: refuses while the mode is off, since
+/// such a token could not be used.
+pub fn mint_for(
+    config: &Config,
+    token_uuid: &Uuid,
+    userid: &UserId,
+    now: i64,
+) -> Result<(String, u32), AuthError> {
+    if config.preamble.token_authentication_mode != PreambleMode::Enable {
+        return Err(crate::domain::ValidationError::Other(
+            "preamble tokens are disabled (preamble.token_authentication_mode)",
+        )
+        .into());
+    }
+    let start = u32::try_from(now).unwrap_or(u32::MAX);
+    let life = config.preamble.token_life_in_minutes.saturating_mul(60);
+    let exp = u32::try_from(now.saturating_add(i64::try_from(life).unwrap_or(i64::MAX)))
+        .unwrap_or(u32::MAX);
+    let key = PreambleKey::derive(token_uuid);
+    Ok((
+        key.mint(
+            &config.preamble.token_preambula,
+            userid.as_str(),
+            start,
+            exp,
+        ),
+        exp,
+    ))
+}

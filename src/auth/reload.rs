@@ -1,0 +1,91 @@
+//! Live reload (SPEC §2): parse → validate → swap whole → log. A file that does not parse or
+//! validate changes nothing; settings that only take effect at start are kept as they are and
+//! named, never half-applied.
+
+use super::Context;
+use crate::config::{self, Config, ConfigError};
+use std::sync::Mutex;
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Changed settings that apply at the next start (their old values stay in force).
+    pub restart_required: Vec<&'static str>,
+}
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Re-reads the configuration file and puts it in force for the next request.
+pub fn reload(ctx: &Context) -> Result<Reloaded, ConfigError> {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let current = ctx.config();
+    let path = current.source.clone().ok_or(ConfigError::NoFile)?;
+    let result = config::load(&path).map(|(new, _)| new);
+    let mut new = match result {
+        Ok(new) => new,
+        Err(e) => {
+            log::error!(
+                "configuration reload from {} refused, nothing changed: {e}",
+                path.display()
+            );
+            return Err(e);
+        }
+    };
+    let restart_required = keep_start_only_settings(&current, &mut new);
+    for key in &restart_required {
+        log::warn!("configuration reload: {key} changed; it applies at the next start");
+    }
+    ctx.swap_config(new);
+    log::info!("configuration reloaded from {}", path.display());
+    Ok(Reloaded { restart_required })
+}
+
+/// Copies into `new` the settings read only at start (listeners, TLS, the data dir, the
+/// password hasher), and names those that differ.
+fn keep_start_only_settings(current: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    macro_rules! keep {
+        ($($field:ident).+, $name:literal) => {
+            if new.$($field).+ != current.$($field).+ {
+                changed.push($name);
+                new.$($field).+ = current.$($field).+.clone();
+            }
+        };
+    }
+    keep!(server.bind, "server.bind");
+    keep!(server.admin_bind, "server.admin_bind");
+    keep!(server.data_dir, "server.data_dir");
+    keep!(tls.enable_ssl, "tls.enable_ssl");
+    keep!(tls.cert, "tls.cert");
+    keep!(tls.key, "tls.key");
+    keep!(tls.redirect_http_bind, "tls.redirect_http_bind");
+    keep!(passwords.argon2_memory_kib, "passwords.argon2_memory_kib");
+    keep!(passwords.argon2_iterations, "passwords.argon2_iterations");
+    keep!(passwords.argon2_parallelism, "passwords.argon2_parallelism");
+    keep!(
+        passwords.max_concurrent_hashes,
+        "passwords.max_concurrent_hashes"
+    );
+    new.bootstrap_admin_password = current.bootstrap_admin_password.clone();
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_only_settings_are_kept_and_named() {
+        let current = Config::default();
+        let mut new = Config::default();
+        new.server.bind = "127.0.0.1:9999".parse().expect("addr");
+        new.tokens.claims_ttl_seconds = 60;
+        let changed = keep_start_only_settings(&current, &mut new);
+        assert_eq!(changed, vec!["server.bind"]);
+        assert_eq!(new.server.bind, current.server.bind);
+        assert_eq!(
+            new.tokens.claims_ttl_seconds, 60,
+            "live settings go through"
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! `tessera token preamble --user USERID`: mint a preamble token (SPEC §5).
+
+use crate::auth::bootstrap::PREAMBLE_TOKEN_UUID;
+use crate::auth::preamble::mint_for;
+use crate::clock::{Clock, SystemClock};
+use crate::config;
+use crate::domain::UserId;
+use crate::storage::sled::SledStore;
+use crate::storage::{MetaStore, StoreError, UserStore};
+use std::path::Path;
+
+pub fn preamble(config_path: &Path, userid: &str) -> Result<(), String> {
+    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+    let userid = UserId::parse(userid).map_err(|e| e.to_string())?;
+    let configured = config
+        .preamble
+        .token_uuid
+        .as_deref()
+        .and_then(|u| uuid::Uuid::try_parse(u).ok());
+    // With token_uuid in the config no store is needed, so this works beside a running server
+    // (the user is then not checked). Otherwise the generated one is read from the store.
+    let token_uuid = match configured {
+        Some(uuid) => uuid,
+        None => {
+            let dir = &config.server.data_dir;
+            let store = SledStore::open(dir).map_err(|e| match e {
+                StoreError::Locked => format!(
+                    "the data dir {} is held by a running tessera server: set preamble.token_uuid \
+                     in the config, or mint through POST /api/v1/tokens/preamble",
+                    dir.display()
+                ),
+                other => format!("the data dir {}: {other}", dir.display()),
+            })?;
+            if store
+                .get_user(&userid)
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no user {userid}"));
+            }
+            let stored = store
+                .get_meta(PREAMBLE_TOKEN_UUID)
+                .map_err(|e| e.to_string())?
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| uuid::Uuid::try_parse(&s).ok());
+            stored.ok_or("no token_uuid yet: start the server once, or set preamble.token_uuid")?
+        }
+    };
+    let (token, exp) = mint_for(
+        &config,
+        &token_uuid,
+        &userid,
+        SystemClock.now().unix_timestamp(),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{token}");
+    println!("exp: {exp}");
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Device auth tokens (`tsd_`), one per application, sent as `X-Device-AuthToken`. The
+//! secret's id is the application's id, so a presented token leads straight to its app.
+
+use super::secret::{self, GeneratedSecret, ParsedSecret, SecretKind};
+use uuid::Uuid;
+
+pub fn mint(app_id: Uuid) -> GeneratedSecret {
+    GeneratedSecret::with_id(SecretKind::DeviceToken, app_id)
+}
+
+pub fn parse(text: &str) -> Option<ParsedSecret> {
+    secret::parse(SecretKind::DeviceToken, text.trim())
+}
