@@ -5,6 +5,7 @@ use super::login::end_session;
 use super::{blocking, AuthError, Context};
 use crate::tokens::secret::SecretKind;
 use crate::tokens::{api_key, device, pair, refresh, secret};
+use uuid::Uuid;
 
 /// Says whether `token` is live and what it is. Anything not live — unknown, malformed,
 /// expired, revoked, of a user now disabled, half of a pair — is `None` (inactive).
@@ -56,60 +57,116 @@ pub fn introspect(
     credentials::jwt(ctx, token)
 }
 
-/// Revokes `token` if it is one of ours; succeeds whatever it is (RFC 7009 §2.2).
-/// A refresh token takes its session with it (RFC 7009 §2.1); an API key or device token is
-/// deleted; a pair is deleted by either half; a JWT is revoked by its `jti` until it expires.
-pub async fn revoke(ctx: &Context, token: &str) -> Result<(), AuthError> {
+/// Whose tokens a revocation may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeScope {
+    /// Administrators, static credentials: any token.
+    Any,
+    /// An OAuth client (or its pair): only tokens issued to it (RFC 7009 §2.1).
+    Client(Uuid),
+}
+
+impl RevokeScope {
+    fn allows(self, client: Uuid) -> bool {
+        match self {
+            RevokeScope::Any => true,
+            RevokeScope::Client(own) => own == client,
+        }
+    }
+}
+
+/// Revokes `token` if it is one of ours and within `scope`; succeeds whatever it is
+/// (RFC 7009 §2.2: the answer never tells a token's validity). A refresh token takes its
+/// session with it (RFC 7009 §2.1); an API key or device token is deleted; a pair is deleted
+/// by either half; a JWT or preamble token is remembered as revoked until it expires.
+pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<(), AuthError> {
     let token = token.trim();
     let store = ctx.store.clone();
-    if let Some(parsed) = refresh::parse(token) {
-        if let Some(record) = store
-            .get_refresh_token(parsed.id)?
-            .filter(|r| parsed.matches(&r.hash))
-        {
-            end_session(ctx, record.session).await?;
+    if super::preamble::is_token(&ctx.config(), token) {
+        if scope == RevokeScope::Any {
+            super::preamble::revoke(ctx, token).await?;
         }
-    } else if let Some(parsed) = api_key::parse(token) {
-        if let Some(mut key) = store.get_api_key(parsed.id)? {
-            if parsed.matches(&key.hash) {
-                blocking(move || store.delete_api_key(key.id)).await?;
-            } else if key
-                .previous
-                .as_ref()
-                .is_some_and(|p| parsed.matches(&p.hash))
-            {
-                // The old secret of a refreshed key: end its grace, keep the key.
-                key.previous = None;
-                blocking(move || store.update_api_key(&key)).await?;
+        return Ok(());
+    }
+    match SecretKind::of(token) {
+        Some(SecretKind::RefreshToken) if scope == RevokeScope::Any => {
+            let Some(parsed) = refresh::parse(token) else {
+                return Ok(());
+            };
+            if let Some(record) = store.get_refresh_token(parsed.id)? {
+                if parsed.matches(&record.hash) {
+                    end_session(ctx, record.session).await?;
+                }
             }
         }
-    } else if let Some(parsed) = device::parse(token) {
-        if let Some(mut app) = store.get_app(parsed.id)? {
-            if app
-                .device_token
-                .as_ref()
-                .is_some_and(|d| parsed.matches(&d.hash))
-            {
-                app.device_token = None;
-                blocking(move || store.update_app(&app)).await?;
+        Some(SecretKind::ApiKey) if scope == RevokeScope::Any => {
+            let Some(parsed) = api_key::parse(token) else {
+                return Ok(());
+            };
+            if let Some(mut key) = store.get_api_key(parsed.id)? {
+                if parsed.matches(&key.hash) {
+                    blocking(move || store.delete_api_key(key.id)).await?;
+                } else if key
+                    .previous
+                    .as_ref()
+                    .is_some_and(|p| parsed.matches(&p.hash))
+                {
+                    // The old secret of a refreshed key: end its grace, keep the key.
+                    key.previous = None;
+                    blocking(move || store.update_api_key(&key)).await?;
+                }
             }
         }
-    } else if let Some(parsed) = secret::parse(SecretKind::AccessSecret, token) {
-        if store
-            .get_pair(parsed.id)?
-            .is_some_and(|p| parsed.matches(&p.secret_hash))
-        {
-            blocking(move || store.delete_pair(parsed.id)).await?;
+        Some(SecretKind::DeviceToken) if scope == RevokeScope::Any => {
+            let Some(parsed) = device::parse(token) else {
+                return Ok(());
+            };
+            if let Some(mut app) = store.get_app(parsed.id)? {
+                if app
+                    .device_token
+                    .as_ref()
+                    .is_some_and(|d| parsed.matches(&d.hash))
+                {
+                    app.device_token = None;
+                    blocking(move || store.update_app(&app)).await?;
+                }
+            }
         }
-    } else if let Some(id) = pair::parse_access_token(token) {
-        blocking(move || store.delete_pair(id)).await?;
-    } else {
-        let (jti, expires_at) = match credentials::jwt(ctx, token)? {
-            Some(Credential::Claims(c)) => (c.jti.clone(), c.expires_at()),
-            Some(Credential::Access(a)) => (a.jti.clone(), a.expires_at()),
-            _ => return Ok(()),
-        };
-        blocking(move || store.revoke_token_id(&jti, expires_at)).await?;
+        Some(SecretKind::AccessSecret) => {
+            let Some(parsed) = secret::parse(SecretKind::AccessSecret, token) else {
+                return Ok(());
+            };
+            if store
+                .get_pair(parsed.id)?
+                .is_some_and(|p| parsed.matches(&p.secret_hash) && scope.allows(p.client_id))
+            {
+                blocking(move || store.delete_pair(parsed.id)).await?;
+            }
+        }
+        Some(_) => {}
+        None => {
+            if let Some(id) = pair::parse_access_token(token) {
+                if store
+                    .get_pair(id)?
+                    .is_some_and(|p| scope.allows(p.client_id))
+                {
+                    blocking(move || store.delete_pair(id)).await?;
+                }
+                return Ok(());
+            }
+            let (jti, expires_at) = match credentials::jwt(ctx, token)? {
+                Some(Credential::Claims(c)) if scope == RevokeScope::Any => {
+                    (c.jti.clone(), c.expires_at())
+                }
+                Some(Credential::Access(a))
+                    if Uuid::parse_str(&a.client_id).is_ok_and(|c| scope.allows(c)) =>
+                {
+                    (a.jti.clone(), a.expires_at())
+                }
+                _ => return Ok(()),
+            };
+            blocking(move || store.revoke_token_id(&jti, expires_at)).await?;
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::{AuthError, Context};
 use crate::config::{Config, PreambleMode};
 use crate::domain::{User, UserId};
-use crate::tokens::preamble::{PreambleKey, Window};
+use crate::tokens::preamble::{self, PreambleKey, Window};
 use uuid::Uuid;
 
 /// The `token_uuid` in force: the configured one, else the one generated on first start.
@@ -30,6 +30,14 @@ pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
     }
     let key = PreambleKey::derive(&token_uuid(ctx, &config));
     let (start, exp) = key.verify(&config.preamble.token_preambula, token, userid)?;
+    // A store that cannot answer lets no token in.
+    if ctx
+        .store
+        .is_token_id_revoked(&preamble::revocation_id(token))
+        .unwrap_or(true)
+    {
+        return None;
+    }
     let window = Window {
         ttl_seconds: i64::try_from(config.preamble.token_ttl_minutes * 60).unwrap_or(i64::MAX),
         tolerance_seconds: i64::try_from(config.preamble.token_tolerance_seconds).unwrap_or(0),
@@ -49,6 +57,22 @@ pub fn user_for(ctx: &Context, userid: &str, token: &str) -> Result<Option<User>
     let user = ctx.store.get_user(&id)?;
     let valid = verify(ctx, userid, token).is_some();
     Ok(user.filter(|u| valid && !u.disabled))
+}
+
+/// Remembers `token` as revoked until it expires (RFC 7009 for a stateless token).
+pub async fn revoke(ctx: &Context, token: &str) -> Result<(), AuthError> {
+    let config = ctx.config();
+    let Some(exp) = preamble::claimed_expiry(&config.preamble.token_preambula, token) else {
+        return Ok(());
+    };
+    let tolerance = i64::try_from(config.preamble.token_tolerance_seconds).unwrap_or(0);
+    let until = time::OffsetDateTime::from_unix_timestamp(i64::from(exp) + tolerance)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if until <= ctx.now() {
+        return Ok(());
+    }
+    let (store, id) = (ctx.store.clone(), preamble::revocation_id(token));
+    super::blocking(move || store.revoke_token_id(&id, until)).await
 }
 
 /// Mints a token for an existing user: `start = now`, `exp = now + token_life_in_minutes`.

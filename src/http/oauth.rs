@@ -5,7 +5,9 @@ use super::error::ApiError;
 use super::extract::{
     basic_credentials, context, note_caller, Body, IntrospectionCaller, WithBody,
 };
+use crate::auth::caller::Caller;
 use crate::auth::credentials::Credential;
+use crate::auth::introspect::RevokeScope;
 use crate::auth::{clients, introspect, login, AuthError, Context};
 use crate::crypto::SecretString;
 use crate::domain::{OAuthClient, Scope};
@@ -138,10 +140,15 @@ pub async fn introspect(
 /// `POST /oauth2/revoke`: 200 whatever the token (RFC 7009 §2.2).
 pub async fn revoke(
     ctx: Data<Context>,
-    WithBody(_, body): WithBody<IntrospectionCaller, TokenParam>,
+    WithBody(IntrospectionCaller(caller), body): WithBody<IntrospectionCaller, TokenParam>,
 ) -> Result<HttpResponse, ApiError> {
     let token = required_token(body.token)?;
-    introspect::revoke(&ctx, token.expose()).await?;
+    let scope = match &caller {
+        Caller::Client(c) => RevokeScope::Client(c.id),
+        Caller::Pair(p) => RevokeScope::Client(p.client_id),
+        Caller::Static(_) | Caller::User(_) | Caller::Anonymous => RevokeScope::Any,
+    };
+    introspect::revoke(&ctx, token.expose(), scope).await?;
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 

@@ -87,6 +87,23 @@ impl PreambleKey {
     }
 }
 
+/// The expiry a token claims, read without checking its mac: only to know how long a
+/// revocation of it must be remembered.
+pub fn claimed_expiry(preambula: &str, token: &str) -> Option<u32> {
+    let raw = B64URL.decode(token.strip_prefix(preambula)?).ok()?;
+    (raw.len() == RAW_LEN && raw[0] == VERSION)
+        .then(|| raw[5..9].try_into().ok().map(u32::from_be_bytes))
+        .flatten()
+}
+
+/// The key under which a revoked token is remembered: tokens are stateless, so a
+/// revocation names the token by its hash.
+pub fn revocation_id(token: &str) -> String {
+    let digest = crate::crypto::sha256(token.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("preamble:{hex}")
+}
+
 /// Configuration Server's `token-ttl` and `token-tolerance` (SPEC §5).
 #[derive(Debug, Clone, Copy)]
 pub struct Window {

@@ -19,6 +19,7 @@ mod admin_users;
 mod chain;
 mod config_helpers;
 mod preamble;
+mod preamble_revocation;
 mod reload;
 mod statistics;
 
