@@ -13,6 +13,7 @@ use super::{clients, AuthError, Context};
 use crate::config::{Config, ServiceConfig};
 use crate::crypto::{ct_eq, SecretString};
 use crate::domain::{AccessPair, OAuthClient, Scope, User, UserId};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// Why a caller was not let in.
@@ -127,12 +128,40 @@ fn with_role(roles: &[String], user: User) -> Result<Caller, CallerError> {
     }
 }
 
-/// Runs the chain for `service`. `on_intranet` says which listener the request came in on.
+/// An OAuth client over Basic; its failures count against the address like any other.
+fn authenticate_client(
+    ctx: &Context,
+    client_id: &str,
+    secret: SecretString,
+    address: Option<IpAddr>,
+) -> Result<Caller, CallerError> {
+    let now = ctx.now();
+    ctx.guard
+        .check(None, address, now)
+        .map_err(|l| AuthError::Locked {
+            retry_after_seconds: l.retry_after_seconds,
+        })?;
+    match clients::authenticate(ctx, client_id, secret.expose()) {
+        Ok(client) => Ok(Caller::Client(client)),
+        Err(e) => {
+            if matches!(e, AuthError::InvalidClient) {
+                ctx.stats.failure(now);
+                ctx.guard
+                    .fail(&ctx.config().login_protection, None, address, now);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Runs the chain for `service`. `on_intranet` says which listener the request came in on;
+/// `address` is the client's, for the lockout (SPEC §3).
 pub async fn authenticate(
     ctx: &Context,
     service: Service,
     presented: Presented,
     on_intranet: bool,
+    address: Option<IpAddr>,
 ) -> Result<Caller, CallerError> {
     let config = ctx.config();
     if on_intranet && service != Service::Admin && service.section(&config).disable_authentication {
@@ -155,12 +184,11 @@ pub async fn authenticate(
             if service == Service::Introspection {
                 if let Ok(id) = Uuid::try_parse(&username) {
                     if ctx.store.get_client(id).map_err(AuthError::from)?.is_some() {
-                        let client = clients::authenticate(ctx, &username, password.expose())?;
-                        return Ok(Caller::Client(client));
+                        return authenticate_client(ctx, &username, password, address);
                     }
                 }
             }
-            let user = verify_password(ctx, &username, password).await?;
+            let user = verify_password(ctx, &username, password, address).await?;
             with_role(&roles, user)
         }
         Presented::ClaimsToken(token) => {

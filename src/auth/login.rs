@@ -9,6 +9,7 @@ use crate::tokens::claims::ClaimsToken;
 use crate::tokens::jwt::Expiry;
 use crate::tokens::refresh;
 use crate::tokens::secret::GeneratedSecret;
+use std::net::IpAddr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,6 +20,8 @@ pub struct LoginRequest {
     pub password: SecretString,
     pub provider: Option<String>,
     pub domain: Option<String>,
+    /// The client's address, for the per-address lockout.
+    pub address: Option<IpAddr>,
 }
 
 /// What a successful login or refresh hands out.
@@ -42,7 +45,7 @@ pub enum LogoutBy {
 pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthError> {
     let provider = NewUser::text_field("provider", request.provider)?;
     let domain = NewUser::text_field("domain", request.domain)?;
-    let user = verify_password(ctx, &request.userid, request.password).await?;
+    let user = verify_password(ctx, &request.userid, request.password, request.address).await?;
     let config = ctx.config();
     let now = ctx.now();
     let session = Session {
@@ -63,25 +66,45 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthEr
     grant(ctx, user, session, refresh_token, now)
 }
 
-/// Verifies a directory user's password: the one path for login, Basic callers and (later)
-/// browser sessions. Unknown users cost a dummy verification, and every failure is the same
-/// error, so neither the answer nor its timing tells whether a userid exists.
+/// Verifies a directory user's password or preamble token: the one path for login, Basic
+/// callers and browser sessions. Unknown users cost a dummy verification, and every failure
+/// is the same error, so neither the answer nor its timing tells whether a userid exists.
+/// Failures count towards the lockouts of the userid and the client `address` (SPEC §3).
 pub async fn verify_password(
     ctx: &Context,
     userid: &str,
     password: SecretString,
+    address: Option<IpAddr>,
 ) -> Result<User, AuthError> {
     let now = ctx.now();
+    ctx.guard
+        .check(Some(userid), address, now)
+        .map_err(|l| AuthError::Locked {
+            retry_after_seconds: l.retry_after_seconds,
+        })?;
+    let outcome = check_secret(ctx, userid, password).await;
+    match &outcome {
+        Ok(user) => ctx.guard.succeed(user.userid.as_str()),
+        Err(AuthError::InvalidCredentials) => {
+            ctx.stats.failure(now);
+            ctx.guard
+                .fail(&ctx.config().login_protection, Some(userid), address, now);
+        }
+        Err(_) => {}
+    }
+    outcome
+}
+
+async fn check_secret(
+    ctx: &Context,
+    userid: &str,
+    password: SecretString,
+) -> Result<User, AuthError> {
     // With preamble tokens on, a password that starts with the preamble is a token and is
     // never tried as a password (SPEC §5).
     if super::preamble::is_token(&ctx.config(), password.expose()) {
-        return match super::preamble::user_for(ctx, userid, password.expose())? {
-            Some(user) => Ok(user),
-            None => {
-                ctx.stats.failure(now);
-                Err(AuthError::InvalidCredentials)
-            }
-        };
+        return super::preamble::user_for(ctx, userid, password.expose())?
+            .ok_or(AuthError::InvalidCredentials);
     }
     let user = match UserId::parse(userid) {
         Ok(id) => ctx.store.get_user(&id)?,
@@ -95,10 +118,7 @@ pub async fn verify_password(
             rehash_if_needed(ctx, &user, presented);
             Ok(user)
         }
-        _ => {
-            ctx.stats.failure(now);
-            Err(AuthError::InvalidCredentials)
-        }
+        _ => Err(AuthError::InvalidCredentials),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod caller;
 pub mod clients;
 pub mod credentials;
+pub mod guard;
 pub mod introspect;
 pub mod login;
 pub mod preamble;
@@ -34,6 +35,7 @@ pub struct Context {
     /// The preamble `token_uuid` generated on first start, used when the config sets none.
     pub generated_token_uuid: uuid::Uuid,
     pub stats: stats::Stats,
+    pub guard: guard::LoginGuard,
     pub clock: Arc<dyn Clock>,
     config: RwLock<Arc<Config>>,
 }
@@ -54,6 +56,7 @@ impl Context {
             rotation: tokio::sync::Mutex::new(()),
             generated_token_uuid,
             stats: stats::Stats::default(),
+            guard: guard::LoginGuard::default(),
             clock,
             config: RwLock::new(Arc::new(config)),
         }
@@ -87,6 +90,9 @@ pub enum AuthError {
     InvalidGrant,
     #[error("{0}")]
     Validation(#[from] ValidationError),
+    /// Too many failed checks for this userid or address (SPEC §3): 429 with Retry-After.
+    #[error("too many failed attempts; retry in {retry_after_seconds} s")]
+    Locked { retry_after_seconds: u64 },
     #[error("the resource already exists")]
     Conflict,
     #[error("no such resource")]

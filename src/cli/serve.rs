@@ -17,9 +17,6 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             )
         }
     }
-    for section in config.unenforced_sections() {
-        log::warn!("[{section}] is not enforced by this build of tessera yet");
-    }
     let system = actix_rt::System::new();
     system.block_on(async move {
         let app = Application::build(config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;

@@ -427,13 +427,6 @@ impl Config {
         self.refuse_unbuilt_features()
     }
 
-    /// Sections accepted at their defaults whose enforcement is not in this build yet, for a
-    /// warning at start: they are on by default in the SPEC, so refusing them would refuse
-    /// every configuration.
-    pub fn unenforced_sections(&self) -> Vec<&'static str> {
-        vec!["login_protection"]
-    }
-
     /// Settings whose feature is not in this build yet. Accepting them silently would let an
     /// operator believe a protection is on when it is not.
     fn refuse_unbuilt_features(&self) -> Result<(), ConfigError> {

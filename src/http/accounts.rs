@@ -60,6 +60,7 @@ pub async fn login(
         password: required(body.password, "password")?,
         provider: body.provider,
         domain: body.domain,
+        address: req.peer_addr().map(|a| a.ip()),
     };
     let grant = login::login(&ctx, request).await?;
     note_caller(&req, grant.user.userid.as_str());

@@ -51,6 +51,10 @@ pub enum ApiError {
     Conflict(String),
     /// 422: a configuration reload was refused; the message says why (values redacted).
     InvalidConfig(String),
+    /// 429 with Retry-After: a lockout after too many failed attempts (SPEC §3).
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
     /// 503 with Retry-After: the password pool is saturated.
     Busy,
     /// 503: the store does not answer.
@@ -128,6 +132,11 @@ impl ApiError {
                 "invalid_config",
                 d.clone(),
             ),
+            TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "too many failed attempts; retry later".into(),
+            ),
             Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -171,6 +180,11 @@ impl ResponseError for ApiError {
             ApiError::Busy => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
             ApiError::InvalidClient { realm: Some(realm) } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
@@ -200,6 +214,11 @@ impl From<AuthError> for ApiError {
                 description: "the requested scope is not granted to this client".into(),
             },
             AuthError::Busy => ApiError::Busy,
+            AuthError::Locked {
+                retry_after_seconds,
+            } => ApiError::TooManyRequests {
+                retry_after_seconds,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

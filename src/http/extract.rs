@@ -266,7 +266,8 @@ fn authenticate(
         let on_intranet = req
             .app_data::<Data<Listener>>()
             .is_some_and(|l| *l.get_ref() == Listener::Intranet);
-        let caller = caller::authenticate(&ctx, service, presented, on_intranet)
+        let address = req.peer_addr().map(|a| a.ip());
+        let caller = caller::authenticate(&ctx, service, presented, on_intranet, address)
             .await
             .map_err(|e| ApiError::from_caller(e, &realm))?;
         note_caller(&req, &caller.name());

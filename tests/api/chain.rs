@@ -211,6 +211,11 @@ async fn without_a_password_anywhere_a_username_alone_is_refused() {
 
         [service.introspection]
         username = "introspector"
+
+        # Many deliberate failures: lift the lockout this test is not about.
+        [login_protection]
+        max_failures = 1000
+        max_failures_per_address = 1000
         "#,
     )
     .await;

@@ -26,6 +26,7 @@ mod statistics;
 mod durability;
 mod edges;
 mod introspection;
+mod lockout;
 mod login;
 mod logout;
 mod refresh;

@@ -13,6 +13,11 @@ username = "gateway"
 
 [service.introspection]
 password = "old-password-1"
+
+# The test polls with a password not yet in force: lift the lockout it is not about.
+[login_protection]
+max_failures = 1000
+max_failures_per_address = 1000
 "#;
 
 const NEW: &str = r#"
@@ -21,6 +26,11 @@ username = "gateway"
 
 [service.introspection]
 password = "new-password-22"
+
+# The test polls with a password not yet in force: lift the lockout it is not about.
+[login_protection]
+max_failures = 1000
+max_failures_per_address = 1000
 "#;
 
 /// Introspects `token` on the intranet listener as the static `gateway` caller.
