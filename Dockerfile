@@ -12,8 +12,23 @@
 # POST /api/v1/admin/reload; bind addresses, TLS, the data dir and the password-hashing
 # settings need a restart.
 # Keep /var/lib/tessera/data on a volume: it holds the store — users, sessions, applications,
-# keys, OAuth clients, the JWT signing keys (not encrypted in this build) and the generated
+# keys, OAuth clients, the JWT signing keys (sealed under the master key) and the generated
 # preamble token_uuid.
+#
+# The master key: without TESSERA_MASTER_KEY, the first start creates
+# /var/lib/tessera/data/master.key (mode 0600) on the data volume, next to the keys it
+# protects. In production give it from outside instead, and keep a copy apart from your
+# backups — it is not in them, and without it the data dir does not start:
+#   docker run … --env-file /secure/tessera.env tessera     # TESSERA_MASTER_KEY=<base64>
+# (base64 of 32 bytes, e.g. from `openssl rand -base64 32`; an orchestrator secret exposed as
+# that environment variable works the same), or mount a key file read-only at that path:
+#   docker run … -v /secure/tessera-master.key:/var/lib/tessera/data/master.key:ro tessera
+# (owned by uid 10001, mode 0600; a wider mode works but logs a warning). CRYPT: values in the
+# config need the same key: `docker run -i --rm --env-file /secure/tessera.env tessera encrypt -`.
+#
+# TLS: mount the certificate and key (e.g. under /etc/tessera/tls/), point tls.cert and
+# tls.key at them in your config, set tls.enable_ssl = true and an https
+# server.external_url_base; see "Running in production" in README.md.
 
 # ---- build ----
 FROM rust:1-bookworm AS builder

@@ -6,6 +6,7 @@ use crate::auth::Context;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::password::{HashError, PasswordHasher};
+use crate::crypto::secretbox::{self, MasterKeySource};
 use crate::http::{self, Listener};
 use crate::storage::sled::SledStore;
 use crate::storage::{Store, StoreError};
@@ -22,6 +23,10 @@ pub enum StartError {
     Store { dir: String, source: StoreError },
     #[error("first-start setup failed: {0}")]
     Bootstrap(#[from] BootstrapError),
+    #[error("the master key: {0}")]
+    MasterKey(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("password hasher: {0}")]
     Hasher(#[from] HashError),
     #[error("cannot listen on {addr} ({which} listener): {source}")]
@@ -38,6 +43,8 @@ pub struct Application {
     intranet_addr: SocketAddr,
     public: Server,
     intranet: Server,
+    /// The plain listener that redirects to https (`tls.redirect_http_bind`), and its address.
+    redirect: Option<(Server, SocketAddr)>,
     context: Data<Context>,
     admin: AdminBootstrap,
 }
@@ -64,48 +71,57 @@ impl Application {
                 source,
             })?);
         let now = clock.now();
-        let keys = bootstrap::signing_keys(&*store, config.tokens.signing_alg, now)?;
+        let (master, source) = secretbox::load_master_key(
+            &dir,
+            config
+                .master_key
+                .as_ref()
+                .map(crate::crypto::SecretString::expose),
+        )
+        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+        if let MasterKeySource::Created(path) = source {
+            log::warn!(
+                "created the master key {}: back it up with the data (or move it to TESSERA_MASTER_KEY)",
+                path.display()
+            );
+        }
+        let keys = bootstrap::signing_keys(&*store, config.tokens.signing_alg, now, &master)?;
         let hasher = PasswordHasher::new(&config.passwords)?;
         let admin = bootstrap::ensure_admin(&*store, &hasher, &config, now)?;
         let token_uuid = bootstrap::preamble_token_uuid(&*store)?;
         let (public_listener, public_addr) = bind("public", config.server.bind)?;
         let (intranet_listener, intranet_addr) = bind("intranet", config.server.admin_bind)?;
-        let context = Data::new(Context::new(config, store, hasher, keys, clock, token_uuid));
+        let context = Data::new(Context::new(
+            config, store, hasher, keys, clock, token_uuid, master,
+        ));
 
-        let ctx = context.clone();
-        let public = HttpServer::new(move || {
-            App::new()
-                .app_data(ctx.clone())
-                .app_data(Data::new(Listener::Public))
-                .wrap(from_fn(http::middleware::request_context))
-                .configure(http::public)
-        })
-        .shutdown_timeout(5)
-        .listen(public_listener)
-        .map_err(|source| StartError::Bind {
-            which: "public",
-            addr: public_addr,
-            source,
-        })?
-        .run();
-
-        let ctx = context.clone();
-        let intranet = HttpServer::new(move || {
-            App::new()
-                .app_data(ctx.clone())
-                .app_data(Data::new(Listener::Intranet))
-                .wrap(from_fn(http::middleware::request_context))
-                .configure(http::intranet)
-        })
-        .workers(1)
-        .shutdown_timeout(5)
-        .listen(intranet_listener)
-        .map_err(|source| StartError::Bind {
-            which: "intranet",
-            addr: intranet_addr,
-            source,
-        })?
-        .run();
+        let tls = match context.config().tls.enable_ssl {
+            true => Some(crate::tls::server_config(&context.config().tls)?),
+            false => None,
+        };
+        let public = serve(
+            Listener::Public,
+            (public_listener, public_addr),
+            context.clone(),
+            None,
+            tls.as_ref(),
+        )?;
+        // Administration is light: one worker.
+        let intranet = serve(
+            Listener::Intranet,
+            (intranet_listener, intranet_addr),
+            context.clone(),
+            Some(1),
+            tls.as_ref(),
+        )?;
+        let redirect = match (&tls, context.config().tls.redirect_http_bind) {
+            (Some(_), Some(addr)) => Some(redirect_to_https(
+                bind("redirect", addr)?,
+                public_addr.port(),
+                &context,
+            )?),
+            _ => None,
+        };
 
         watch_config(context.clone());
         Ok(Self {
@@ -113,6 +129,7 @@ impl Application {
             intranet_addr,
             public,
             intranet,
+            redirect,
             context,
             admin,
         })
@@ -136,11 +153,113 @@ impl Application {
         self.context.clone()
     }
 
-    /// Serves until both listeners stop (SIGINT/SIGTERM stop them gracefully).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (public, intranet) = futures_util::future::join(self.public, self.intranet).await;
-        public.and(intranet)
+    /// The address of the plain redirect listener, when there is one.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().map(|(_, addr)| *addr)
     }
+
+    /// Serves until the listeners stop (SIGINT/SIGTERM stop them gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let redirect = async {
+            match self.redirect {
+                Some((server, _)) => server.await,
+                None => Ok(()),
+            }
+        };
+        let (public, intranet, redirect) =
+            futures_util::future::join3(self.public, self.intranet, redirect).await;
+        public.and(intranet).and(redirect)
+    }
+}
+
+/// One listener: its routes, the shared middleware, TLS when configured.
+fn serve(
+    kind: Listener,
+    (listener, addr): (TcpListener, SocketAddr),
+    ctx: Data<Context>,
+    workers: Option<usize>,
+    tls: Option<&rustls::ServerConfig>,
+) -> Result<Server, StartError> {
+    let which = match kind {
+        Listener::Intranet => "intranet",
+        _ => "public",
+    };
+    let routes: fn(&mut actix_web::web::ServiceConfig) = match kind {
+        Listener::Intranet => http::intranet,
+        _ => http::public,
+    };
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(ctx.clone())
+            .app_data(Data::new(kind))
+            // The last wrap is outermost: request ids, headers and the access line cover CORS
+            // preflight answers too.
+            .wrap(from_fn(http::cors::cors))
+            .wrap(from_fn(http::middleware::request_context))
+            .configure(routes)
+    })
+    .shutdown_timeout(5);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let err = |source| StartError::Bind {
+        which,
+        addr,
+        source,
+    };
+    let server = match tls {
+        Some(config) => server
+            .listen_rustls_0_23(listener, config.clone())
+            .map_err(err)?,
+        None => server.listen(listener).map_err(err)?,
+    };
+    Ok(server.run())
+}
+
+/// The plain listener of `tls.redirect_http_bind`: every request answers 308 to the same
+/// path on https (308 keeps the method and body, unlike 301).
+fn redirect_to_https(
+    (listener, addr): (TcpListener, SocketAddr),
+    https_port: u16,
+    ctx: &Data<Context>,
+) -> Result<(Server, SocketAddr), StartError> {
+    let base = ctx.config().server.external_url_base.clone();
+    let server = HttpServer::new(move || {
+        let base = base.clone();
+        App::new().default_service(actix_web::web::to(move |req: actix_web::HttpRequest| {
+            let base = base.clone();
+            async move {
+                let path = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                let location = if base.starts_with("https://") {
+                    format!("{base}{path}")
+                } else {
+                    let host = req.connection_info().host().to_string();
+                    let name = host
+                        .rsplit_once(':')
+                        .map_or(host.as_str(), |(h, _)| h)
+                        .to_string();
+                    format!("https://{name}:{https_port}{path}")
+                };
+                actix_web::HttpResponse::PermanentRedirect()
+                    .insert_header((actix_web::http::header::LOCATION, location))
+                    .finish()
+            }
+        }))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(|source| StartError::Bind {
+        which: "redirect",
+        addr,
+        source,
+    })?
+    .run();
+    Ok((server, addr))
 }
 
 /// Applies a changed configuration file within about a second, and on SIGHUP (SPEC §2). The

@@ -14,4 +14,5 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod storage;
+pub mod tls;
 pub mod tokens;

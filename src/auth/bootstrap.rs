@@ -1,10 +1,12 @@
 //! First start: a signing key and the `admin` user (SPEC §1).
 
+use super::signing;
 use super::users::create_user_blocking;
 use super::AuthError;
 use crate::config::{Config, SigningAlg};
 use crate::crypto::jwt::{self, KeyError, KeyRing};
 use crate::crypto::password::PasswordHasher;
+use crate::crypto::secretbox::MasterKey;
 use crate::domain::{NewUser, Role, UserId};
 use crate::storage::{Store, StoreError};
 use std::io::Write;
@@ -39,28 +41,47 @@ fn alg_name(alg: SigningAlg) -> &'static str {
 }
 
 /// Loads the signing keys, creating the first one — or, when `tokens.signing_alg` changed, a
-/// new active key of that algorithm, the old one retired but still verifying.
+/// new active key of that algorithm, the old one retired but still verifying. Keys are sealed
+/// under the master key at rest; any found unsealed (written before sealing existed) are
+/// sealed now.
 pub fn signing_keys(
     store: &dyn Store,
     alg: SigningAlg,
     now: OffsetDateTime,
+    master: &MasterKey,
 ) -> Result<KeyRing, BootstrapError> {
-    let mut keys = store.signing_keys()?;
-    let active_alg = keys.iter().find(|k| k.active).map(|k| k.alg.clone());
+    let stored = store.signing_keys()?;
+    let unsealed: Vec<_> = stored
+        .iter()
+        .filter(|k| !k.sealed)
+        .map(|k| signing::seal(master, k.clone()))
+        .collect();
+    if !unsealed.is_empty() {
+        store.save_signing_keys(&unsealed)?;
+        log::info!(
+            "sealed {} signing key(s) under the master key",
+            unsealed.len()
+        );
+    }
+    let mut plain = stored
+        .iter()
+        .map(|k| signing::open(master, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let active_alg = plain.iter().find(|k| k.active).map(|k| k.alg.clone());
     if active_alg.as_deref() != Some(alg_name(alg)) {
         let mut changed = Vec::new();
-        for key in keys.iter_mut().filter(|k| k.active) {
+        for key in plain.iter_mut().filter(|k| k.active) {
             key.active = false;
             key.retired_at = Some(now);
-            changed.push(key.clone());
+            changed.push(signing::seal(master, key.clone()));
         }
         let new = jwt::generate(alg, now)?;
         log::info!("created signing key {} ({})", new.kid, new.alg);
-        changed.push(new.clone());
+        changed.push(signing::seal(master, new.clone()));
         store.save_signing_keys(&changed)?;
-        keys.push(new);
+        plain.push(new);
     }
-    Ok(KeyRing::new(&keys)?)
+    Ok(KeyRing::new(&plain)?)
 }
 
 pub const PREAMBLE_TOKEN_UUID: &str = "preamble_token_uuid";
@@ -112,7 +133,7 @@ pub fn ensure_admin(
         return Ok(AdminBootstrap::Existing);
     }
     let (password, generated) = match &config.bootstrap_admin_password {
-        Some(p) => (p.clone(), false),
+        Some(p) => (p.expose().to_string(), false),
         None => (crate::crypto::random_password(24), true),
     };
     let admin = NewUser {

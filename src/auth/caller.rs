@@ -25,6 +25,9 @@ pub enum CallerError {
     /// Authenticated, but without a role the service accepts: 403.
     #[error("the caller lacks a role this service requires")]
     Forbidden,
+    /// A cookie-borne state change without the session's CSRF token: 403 (SPEC §8).
+    #[error("the CSRF token is missing or wrong")]
+    Csrf,
     #[error(transparent)]
     Auth(AuthError),
 }
@@ -78,6 +81,13 @@ pub enum Presented {
         token: String,
         secret: SecretString,
     },
+    /// A browser session cookie, with the request's CSRF header and whether its method is
+    /// safe (GET, HEAD, OPTIONS).
+    Session {
+        cookie: SecretString,
+        csrf: Option<String>,
+        safe_method: bool,
+    },
     Nothing,
 }
 
@@ -107,7 +117,7 @@ impl Caller {
 
 /// The static credentials of a service, GMS-style: the section's username and password, each
 /// falling back to `[server]`'s. No password anywhere means no static credentials.
-pub fn static_credentials(config: &Config, service: Service) -> Option<(String, String)> {
+pub fn static_credentials(config: &Config, service: Service) -> Option<(String, SecretString)> {
     let section = service.section(config);
     let password = section
         .password
@@ -154,6 +164,37 @@ fn authenticate_client(
     }
 }
 
+/// A directory user over Basic: a credential verified within the last minute against the
+/// user's current hash skips argon2id; anything else takes the full path (and its lockout).
+async fn verify_basic_user(
+    ctx: &Context,
+    username: &str,
+    password: SecretString,
+    address: Option<IpAddr>,
+) -> Result<User, AuthError> {
+    let now = ctx.now();
+    let is_token = super::preamble::is_token(&ctx.config(), password.expose());
+    if !is_token && ctx.guard.check(Some(username), address, now).is_ok() {
+        if let Ok(id) = UserId::parse(username) {
+            if let Some(user) = ctx.store.get_user(&id)?.filter(|u| !u.disabled) {
+                if ctx
+                    .verified
+                    .recall(username, password.expose(), &user.password_hash, now)
+                {
+                    return Ok(user);
+                }
+            }
+        }
+    }
+    let presented = password.clone();
+    let user = verify_password(ctx, username, password, address).await?;
+    if !is_token {
+        ctx.verified
+            .remember(username, presented.expose(), &user.password_hash, now);
+    }
+    Ok(user)
+}
+
 /// Runs the chain for `service`. `on_intranet` says which listener the request came in on;
 /// `address` is the client's, for the lockout (SPEC §3).
 pub async fn authenticate(
@@ -174,7 +215,7 @@ pub async fn authenticate(
             if let Some((user, pass)) = static_credentials(&config, service) {
                 // Both compared, in constant time, so a right username alone shows nothing.
                 let name_ok = ct_eq(username.as_bytes(), user.as_bytes());
-                let pass_ok = ct_eq(password.expose().as_bytes(), pass.as_bytes());
+                let pass_ok = ct_eq(password.expose().as_bytes(), pass.expose().as_bytes());
                 if name_ok & pass_ok {
                     return Ok(Caller::Static(user));
                 }
@@ -188,7 +229,7 @@ pub async fn authenticate(
                     }
                 }
             }
-            let user = verify_password(ctx, &username, password, address).await?;
+            let user = verify_basic_user(ctx, &username, password, address).await?;
             with_role(&roles, user)
         }
         Presented::ClaimsToken(token) => {
@@ -203,6 +244,21 @@ pub async fn authenticate(
             .filter(|u| !u.disabled)
             .ok_or(CallerError::Unauthenticated)?;
             with_role(&roles, user)
+        }
+        Presented::Session {
+            cookie,
+            csrf,
+            safe_method,
+        } => {
+            let current = super::browser::current(ctx, cookie.expose())?
+                .ok_or(CallerError::Unauthenticated)?;
+            if config.csrf.enable
+                && !safe_method
+                && !super::browser::csrf_matches(&current, csrf.as_deref())
+            {
+                return Err(CallerError::Csrf);
+            }
+            with_role(&roles, current.user)
         }
         Presented::Pair { token, secret } => {
             let pair = credentials::pair(ctx, &token, secret.expose())?

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod bootstrap;
+pub mod browser;
 pub mod caller;
 pub mod clients;
 pub mod credentials;
@@ -15,6 +16,7 @@ pub mod reload;
 pub mod signing;
 pub mod stats;
 pub mod users;
+pub mod verified;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -30,12 +32,16 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub keys: Arc<KeyRing>,
+    /// Seals signing keys at rest (SPEC §10).
+    pub master: Arc<crate::crypto::secretbox::MasterKey>,
     /// Serializes signing-key rotations (rare; two at once would both retire the same key).
     pub(crate) rotation: tokio::sync::Mutex<()>,
     /// The preamble `token_uuid` generated on first start, used when the config sets none.
     pub generated_token_uuid: uuid::Uuid,
     pub stats: stats::Stats,
     pub guard: guard::LoginGuard,
+    pub browser: browser::BrowserSessions,
+    pub verified: verified::VerifiedCredentials,
     pub clock: Arc<dyn Clock>,
     config: RwLock<Arc<Config>>,
 }
@@ -48,15 +54,19 @@ impl Context {
         keys: KeyRing,
         clock: Arc<dyn Clock>,
         generated_token_uuid: uuid::Uuid,
+        master: crate::crypto::secretbox::MasterKey,
     ) -> Self {
         Self {
             store,
             hasher,
             keys: Arc::new(keys),
+            master: Arc::new(master),
             rotation: tokio::sync::Mutex::new(()),
             generated_token_uuid,
             stats: stats::Stats::default(),
             guard: guard::LoginGuard::default(),
+            browser: browser::BrowserSessions::default(),
+            verified: verified::VerifiedCredentials::default(),
             clock,
             config: RwLock::new(Arc::new(config)),
         }

@@ -1,7 +1,8 @@
 //! Listing and rotating the JWT signing keys (SPEC §4).
 
 use super::{AuthError, Context};
-use crate::crypto::jwt;
+use crate::crypto::jwt::{self, KeyError};
+use crate::crypto::secretbox::{self, MasterKey};
 use crate::domain::StoredSigningKey;
 
 /// The stored keys, newest first.
@@ -11,13 +12,46 @@ pub fn list(ctx: &Context) -> Result<Vec<StoredSigningKey>, AuthError> {
     Ok(keys)
 }
 
+fn aad(kid: &str) -> Vec<u8> {
+    format!("tessera-signing-key-v1:{kid}").into_bytes()
+}
+
+/// Seals a key's material under the master key, bound to its kid (SPEC §10).
+pub(crate) fn seal(master: &MasterKey, mut key: StoredSigningKey) -> StoredSigningKey {
+    if !key.sealed {
+        key.private = secretbox::seal(master, &key.private, &aad(&key.kid));
+        key.sealed = true;
+    }
+    key
+}
+
+/// Opens a sealed key; a key that does not open names itself and the likely cause.
+pub(crate) fn open(
+    master: &MasterKey,
+    key: &StoredSigningKey,
+) -> Result<StoredSigningKey, KeyError> {
+    let mut plain = key.clone();
+    if key.sealed {
+        plain.private = secretbox::open(master, &key.private, &aad(&key.kid)).map_err(|_| {
+            KeyError::Invalid {
+                kid: key.kid.clone(),
+                reason: "does not open with this master key (is TESSERA_MASTER_KEY or \
+                         <data_dir>/master.key the one it was sealed with?)"
+                    .into(),
+            }
+        })?;
+        plain.sealed = false;
+    }
+    Ok(plain)
+}
+
 /// Makes a new active key of the configured algorithm and retires the old one. Retired keys
 /// keep verifying, and stay in the JWKS until their last token has expired.
 pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
     let _one_at_a_time = ctx.rotation.lock().await;
     let alg = ctx.config().tokens.signing_alg;
     let now = ctx.now();
-    let (store, keys) = (ctx.store.clone(), ctx.keys.clone());
+    let (store, keys, master) = (ctx.store.clone(), ctx.keys.clone(), ctx.master.clone());
     tokio::task::spawn_blocking(move || -> Result<StoredSigningKey, AuthError> {
         let mut all = store.signing_keys()?;
         let mut changed = Vec::new();
@@ -27,10 +61,15 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
             changed.push(key.clone());
         }
         let new = jwt::generate(alg, now)?;
-        changed.push(new.clone());
+        let sealed = seal(&master, new.clone());
+        changed.push(sealed.clone());
         store.save_signing_keys(&changed)?;
-        all.push(new.clone());
-        keys.replace(&all)?;
+        all.push(sealed);
+        let plain = all
+            .iter()
+            .map(|k| open(&master, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.replace(&plain)?;
         log::info!(
             "rotated signing keys: {} ({}) is now active",
             new.kid,

@@ -1,5 +1,9 @@
-//! The command line (SPEC §1): `serve` (the default), `user add` and `token preamble`.
+//! The command line (SPEC §1): `serve` (the default), `encrypt`, `user add`,
+//! `token preamble`, `backup`, `restore` and `check`.
 
+mod backup;
+mod check;
+mod encrypt;
 mod serve;
 mod token;
 mod user;
@@ -19,6 +23,9 @@ pub struct Cli {
         default_value = "config/tessera.toml"
     )]
     pub config: PathBuf,
+    /// Print `CRYPT:…` for SECRET and exit (the same as `tessera encrypt SECRET`).
+    #[arg(long, value_name = "SECRET")]
+    pub encrypt: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -30,6 +37,15 @@ pub enum Command {
     /// Manage directory users in the data dir of a stopped server.
     #[command(subcommand)]
     User(UserCommand),
+    /// Encrypt a secret for the config file: prints `CRYPT:…` (SPEC §2). `-` reads the
+    /// secret from standard input, keeping it out of the process list.
+    Encrypt { secret: String },
+    /// Write a snapshot of a stopped server's data dir to FILE (`-`: standard output).
+    Backup { file: std::path::PathBuf },
+    /// Load a snapshot into an empty data dir (it may already hold the master.key).
+    Restore { file: std::path::PathBuf },
+    /// Check the consistency of a stopped server's data dir; exits non-zero on any problem.
+    Check,
     /// Mint tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -70,7 +86,14 @@ pub enum UserCommand {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Some(secret) = cli.encrypt {
+        return finish(encrypt::run(&cli.config, &secret));
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Encrypt { secret } => encrypt::run(&cli.config, &secret),
+        Command::Backup { file } => backup::backup(&cli.config, &file),
+        Command::Check => check::run(&cli.config),
+        Command::Restore { file } => backup::restore(&cli.config, &file),
         Command::Serve => serve::run(&cli.config),
         Command::Token(TokenCommand::Preamble { user }) => token::preamble(&cli.config, &user),
         Command::User(UserCommand::Add {
@@ -92,6 +115,10 @@ pub fn run() -> ExitCode {
             },
         ),
     };
+    finish(result)
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -102,7 +129,40 @@ pub fn run() -> ExitCode {
 }
 
 fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            .format_timestamp_millis()
+            .build();
+    let max = logger.filter();
+    if log::set_boxed_logger(Box::new(NoStoreDumps(logger))).is_ok() {
+        log::set_max_level(max);
+    }
+}
+
+/// sled logs the bytes of every record it stores at debug and trace (`sled::pagecache`:
+/// "linking pid … with Set(key, value)"): password hashes, the stored preamble token_uuid.
+/// Those levels of sled never reach the log, whatever `RUST_LOG` asks — a wrapper, because a
+/// more specific `RUST_LOG` directive would override a filter of ours (SPEC §9).
+struct NoStoreDumps(env_logger::Logger);
+
+impl NoStoreDumps {
+    fn allowed(metadata: &log::Metadata<'_>) -> bool {
+        !(metadata.target().starts_with("sled") && metadata.level() > log::Level::Info)
+    }
+}
+
+impl log::Log for NoStoreDumps {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        Self::allowed(metadata) && self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if Self::allowed(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
 }

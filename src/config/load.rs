@@ -1,6 +1,8 @@
 //! Loading the configuration: defaults, then the TOML file, then the environment (SPEC §1–§2).
 
 use super::Config;
+use crate::crypto::secretbox;
+use crate::crypto::SecretString;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -15,10 +17,12 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config key {key}: {reason}")]
     Invalid { key: String, reason: String },
-    #[error("config key {key}: not supported by this build of tessera yet")]
-    Unsupported { key: String },
     #[error("environment variable {name}: {reason}")]
     Env { name: &'static str, reason: String },
+    #[error("config key {key}: {reason}")]
+    Secret { key: String, reason: String },
+    #[error("the master key: {0}")]
+    MasterKey(String),
     #[error(
         "this server was not started from a configuration file, so there is nothing to reload"
     )]
@@ -39,11 +43,12 @@ pub struct Env {
     vars: HashMap<&'static str, String>,
 }
 
-const OVERRIDES: [&str; 4] = [
+const OVERRIDES: [&str; 5] = [
     "TESSERA_DATA_DIR",
     "TESSERA_BIND",
     "TESSERA_ADMIN_BIND",
     "TESSERA_ADMIN_PASSWORD",
+    "TESSERA_MASTER_KEY",
 ];
 
 impl Env {
@@ -100,8 +105,53 @@ pub(crate) fn parse_str(text: &str, env: &Env) -> Result<Config, ConfigError> {
         message: redact_values(e.message()) + &span_suffix(text, e.span()),
     })?;
     apply_env(&mut config, env)?;
+    decrypt_secrets(&mut config)?;
     config.validate()?;
     Ok(config)
+}
+
+/// Decrypts every `CRYPT:` password (SPEC §2). The master key is loaded only if one is
+/// needed; a value that does not decrypt stops the load with an error naming the key, never
+/// the value.
+fn decrypt_secrets(config: &mut Config) -> Result<(), ConfigError> {
+    let data_dir = config.server.data_dir.clone();
+    let env_key = config.master_key.clone();
+    let mut master = None;
+    let slots = std::iter::once(("server.password".to_string(), &mut config.server.password))
+        .chain(
+            [
+                ("introspection", &mut config.service.introspection.password),
+                ("admin", &mut config.service.admin.password),
+                ("statistics", &mut config.service.statistics.password),
+            ]
+            .into_iter()
+            .map(|(name, slot)| (format!("service.{name}.password"), slot)),
+        );
+    for (key, slot) in slots {
+        let Some(value) = slot
+            .as_ref()
+            .filter(|v| secretbox::is_encrypted(v.expose()))
+        else {
+            continue;
+        };
+        if master.is_none() {
+            let (loaded, _) =
+                secretbox::load_master_key(&data_dir, env_key.as_ref().map(SecretString::expose))
+                    .map_err(|e| ConfigError::MasterKey(e.to_string()))?;
+            master = Some(loaded);
+        }
+        let Some(master) = master.as_ref() else {
+            continue;
+        };
+        let plain = secretbox::decrypt_config_value(master, value.expose()).map_err(|e| {
+            ConfigError::Secret {
+                key: key.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        *slot = Some(SecretString::new(plain));
+    }
+    Ok(())
 }
 
 /// A type error quotes the value it rejected, and that value may be a password: keep the
@@ -157,7 +207,12 @@ fn apply_env(config: &mut Config, env: &Env) -> Result<(), ConfigError> {
     }
     if let Some(password) = env.get("TESSERA_ADMIN_PASSWORD") {
         if !password.is_empty() {
-            config.bootstrap_admin_password = Some(password.to_string());
+            config.bootstrap_admin_password = Some(SecretString::new(password));
+        }
+    }
+    if let Some(key) = env.get("TESSERA_MASTER_KEY") {
+        if !key.is_empty() {
+            config.master_key = Some(SecretString::new(key));
         }
     }
     Ok(())

@@ -4,9 +4,11 @@
 //! `deny_unknown_fields`, so a typo names itself instead of being silently ignored.
 
 mod load;
+pub mod origins;
 
 pub use load::{load, ConfigError, ConfigSource};
 
+use crate::crypto::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,7 +30,10 @@ pub struct Config {
     pub sessions: SessionsConfig,
     /// `TESSERA_ADMIN_PASSWORD`: the password of `admin` created on first start. Environment only.
     #[serde(skip)]
-    pub bootstrap_admin_password: Option<String>,
+    pub bootstrap_admin_password: Option<SecretString>,
+    /// `TESSERA_MASTER_KEY`: base64 of the 32-byte master key. Environment only.
+    #[serde(skip)]
+    pub master_key: Option<SecretString>,
     /// The file this configuration was read from, for live reload; `None` when built in code.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -51,7 +56,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Global static credentials for protected services (SPEC §6).
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 impl Default for ServerConfig {
@@ -84,7 +89,7 @@ pub struct ServiceConfig {
     /// Overrides `[server] username` for this service.
     pub username: Option<String>,
     /// Overrides `[server] password` for this service.
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// No caller authentication, on the intranet listener only; never allowed for `admin`.
     pub disable_authentication: bool,
     /// Directory roles that may call the service; `None` means the service's default roles.
@@ -418,39 +423,24 @@ impl Config {
                 "max_failures, max_failures_per_address and window_seconds must be positive",
             ));
         }
+        if let Err(bad) = origins::OriginMatcher::try_new(&self.cors.allowed_origins) {
+            return Err(invalid(
+                "cors.allowed_origins",
+                &format!(
+                    "{:?} is not an origin or a wildcard like https://*.example.com",
+                    bad.0
+                ),
+            ));
+        }
+        // Methods are compared as browsers send them: upper case.
+        for method in &mut self.cors.allowed_methods {
+            method.make_ascii_uppercase();
+        }
         if self.cors.allow_credentials && self.cors.allowed_origins.iter().any(|o| o == "*") {
             return Err(invalid(
                 "cors.allowed_origins",
                 "\"*\" cannot be combined with allow_credentials = true",
             ));
-        }
-        self.refuse_unbuilt_features()
-    }
-
-    /// Settings whose feature is not in this build yet. Accepting them silently would let an
-    /// operator believe a protection is on when it is not.
-    fn refuse_unbuilt_features(&self) -> Result<(), ConfigError> {
-        let unsupported = |key: &str| {
-            Err(ConfigError::Unsupported {
-                key: key.to_string(),
-            })
-        };
-        if self.tls.enable_ssl {
-            return unsupported("tls.enable_ssl");
-        }
-        if !self.cors.allowed_origins.is_empty() {
-            return unsupported("cors.allowed_origins");
-        }
-        let passwords = std::iter::once(("server.password".to_string(), &self.server.password))
-            .chain(
-                self.service
-                    .iter()
-                    .map(|(name, s)| (format!("service.{name}.password"), &s.password)),
-            );
-        for (key, password) in passwords {
-            if password.as_deref().is_some_and(|p| p.starts_with("CRYPT:")) {
-                return unsupported(&format!("{key} (CRYPT: values)"));
-            }
         }
         Ok(())
     }
@@ -537,11 +527,5 @@ mod tests {
     fn a_token_uuid_must_be_a_uuid() {
         let err = parse("[preamble]\ntoken_uuid = \"nope\"\n").expect_err("refused");
         assert!(err.to_string().contains("preamble.token_uuid"));
-    }
-
-    #[test]
-    fn unbuilt_features_are_refused_by_name() {
-        let err = parse("[tls]\nenable_ssl = true\n").expect_err("not built yet");
-        assert!(err.to_string().contains("tls.enable_ssl"));
     }
 }

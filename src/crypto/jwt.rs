@@ -159,6 +159,7 @@ pub fn generate(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredSigningKey
         created_at: now,
         active: true,
         retired_at: None,
+        sealed: false,
     })
 }
 

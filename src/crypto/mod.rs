@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod secretbox;
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -56,6 +57,18 @@ impl SecretString {
 
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(value: &str) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        Self(value)
     }
 }
 

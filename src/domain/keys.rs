@@ -3,8 +3,8 @@
 use std::fmt;
 use time::OffsetDateTime;
 
-/// One JWT signing key. `private` is PKCS#8 DER for asymmetric algorithms and the raw secret
-/// for HS256.
+/// One JWT signing key. `private` is PKCS#8 DER (PKCS#1 for RSA) or the raw HS256 secret —
+/// sealed under the master key whenever it is at rest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredSigningKey {
     pub kid: String,
@@ -16,6 +16,8 @@ pub struct StoredSigningKey {
     pub active: bool,
     /// When it stopped signing; it verifies (and stays in the JWKS) until its last token expires.
     pub retired_at: Option<OffsetDateTime>,
+    /// Whether `private` is sealed under the master key (SPEC §10), as every stored key is.
+    pub sealed: bool,
 }
 
 impl fmt::Debug for StoredSigningKey {

@@ -36,6 +36,8 @@ pub enum ApiError {
         realm: String,
     },
     Forbidden,
+    /// 403: a cookie-borne state change without the right `X-CSRF-TOKEN` (SPEC §8).
+    CsrfFailed,
     /// 401 `invalid_client` (RFC 6749 §5.2), with the Basic challenge when Basic was tried.
     InvalidClient {
         realm: Option<String>,
@@ -95,6 +97,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "the caller is not allowed to do this".into(),
+            ),
+            CsrfFailed => (
+                StatusCode::FORBIDDEN,
+                "csrf_token_invalid",
+                "send the session's token in X-CSRF-TOKEN".into(),
             ),
             InvalidClient { .. } => (
                 StatusCode::UNAUTHORIZED,
@@ -231,6 +238,7 @@ impl ApiError {
                 realm: realm.to_string(),
             },
             CallerError::Forbidden => ApiError::Forbidden,
+            CallerError::Csrf => ApiError::CsrfFailed,
             CallerError::Auth(e) => e.into(),
         }
     }

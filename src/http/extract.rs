@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::params::{describe_json, describe_pairs, LoggedParams};
 use super::Listener;
 use crate::auth::caller::{self, Caller, Presented, Service};
-use crate::auth::{credentials, Context};
+use crate::auth::{browser, credentials, Context};
 use crate::crypto::SecretString;
 use crate::domain::ApiKey;
 use actix_web::dev::Payload;
@@ -248,8 +248,16 @@ fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
             secret: SecretString::new(secret.trim()),
         });
     }
-    Ok(match claims_header(req.headers()) {
-        Some(token) => Presented::ClaimsToken(token),
+    if let Some(token) = claims_header(req.headers()) {
+        return Ok(Presented::ClaimsToken(token));
+    }
+    // Only a request with no header credentials is cookie-borne (SPEC §8).
+    Ok(match req.cookie(browser::COOKIE) {
+        Some(cookie) => Presented::Session {
+            cookie: SecretString::new(cookie.value()),
+            csrf: header("x-csrf-token").map(str::to_string),
+            safe_method: matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS"),
+        },
         None => Presented::Nothing,
     })
 }

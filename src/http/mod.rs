@@ -4,12 +4,14 @@
 mod accounts;
 pub mod admin;
 mod check;
+pub mod cors;
 pub mod error;
 pub mod extract;
 mod meta;
 pub mod middleware;
 mod oauth;
 pub mod params;
+mod session;
 
 use actix_web::web::{self, ServiceConfig};
 use error::ApiError;
@@ -91,6 +93,10 @@ pub const ROUTES: &[(&str, &str, Listener)] = &[
     ("GET", "/api/v1/statistics", Intranet),
     ("POST", "/api/v1/admin/reload", Intranet),
     ("POST", "/api/v1/tokens/preamble", Intranet),
+    ("GET", "/api/v1/admin/backup", Intranet),
+    ("POST", "/api/v1/session", Intranet),
+    ("GET", "/api/v1/session", Intranet),
+    ("DELETE", "/api/v1/session", Intranet),
 ];
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
@@ -212,7 +218,14 @@ pub fn intranet(cfg: &mut ServiceConfig) {
     .service(resource("/api/v1/signing-keys").route(web::get().to(signing::list)))
     .service(resource("/api/v1/signing-keys/rotate").route(web::post().to(signing::rotate)))
     .service(resource("/api/v1/statistics").route(web::get().to(service::statistics)))
+    .service(
+        resource("/api/v1/session")
+            .route(web::post().to(session::sign_in))
+            .route(web::get().to(session::who))
+            .route(web::delete().to(session::sign_out)),
+    )
     .service(resource("/api/v1/admin/reload").route(web::post().to(service::reload)))
+    .service(resource("/api/v1/admin/backup").route(web::get().to(service::backup)))
     .service(resource("/api/v1/tokens/preamble").route(web::post().to(service::mint_preamble)))
     .default_service(web::to(not_found));
 }

@@ -4,6 +4,7 @@
 //! before it returns: a backend flushes to disk (SPEC §10), so a caller may answer 2xx at once.
 //! Methods are synchronous; the auth layer runs mutations on the blocking pool.
 
+pub mod backup;
 #[cfg(test)]
 pub(crate) mod contract;
 mod records;
@@ -28,6 +29,8 @@ pub enum StoreError {
     Corrupt { tree: &'static str, reason: String },
     #[error("the storage backend failed: {0}")]
     Backend(String),
+    #[error("the backup is not usable: {0}")]
+    Backup(String),
 }
 
 /// The outcome of exchanging a refresh token (SPEC §3).
@@ -154,6 +157,21 @@ pub trait PairStore {
     fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError>;
 }
 
+/// Whole-store snapshots (SPEC §10).
+pub trait BackupStore {
+    /// Writes a consistent snapshot of every record; mutations wait while it is taken.
+    /// Returns how many records were written.
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<u64, StoreError>;
+    /// Loads a snapshot into this store, which must be empty; returns how many records.
+    fn import(&self, input: &mut dyn std::io::BufRead) -> Result<u64, StoreError>;
+    /// Whether the store holds no record at all.
+    fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Checks the store's consistency: every record decodes, every refresh token has its
+    /// session, every index entry its record, every API key its application, every pair its
+    /// client. Returns what is wrong, one line each; empty when all is well.
+    fn check(&self) -> Result<Vec<String>, StoreError>;
+}
+
 /// Everything tessera stores.
 pub trait Store:
     UserStore
@@ -165,6 +183,7 @@ pub trait Store:
     + ApiKeyStore
     + ClientStore
     + PairStore
+    + BackupStore
     + Send
     + Sync
     + 'static

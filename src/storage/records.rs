@@ -89,6 +89,8 @@ pub(crate) struct SigningKeyV1 {
     created_at: i64,
     active: bool,
     retired_at: Option<i64>,
+    #[serde(default)]
+    sealed: bool,
 }
 
 fn ts(t: OffsetDateTime) -> i64 {
@@ -244,6 +246,7 @@ impl From<&StoredSigningKey> for SigningKeyRecord {
             created_at: ts(k.created_at),
             active: k.active,
             retired_at: k.retired_at.map(ts),
+            sealed: k.sealed,
         })
     }
 }
@@ -260,6 +263,7 @@ impl TryFrom<SigningKeyRecord> for StoredSigningKey {
             created_at: from_ts(T, r.created_at)?,
             active: r.active,
             retired_at: r.retired_at.map(|t| from_ts(T, t)).transpose()?,
+            sealed: r.sealed,
         })
     }
 }

@@ -61,6 +61,13 @@ pub fn verify<T: DeserializeOwned + TimedClaims>(
     validation.set_audience(&[audience]);
     let data = jsonwebtoken::decode::<T>(token, key.decoding_key(), &validation)
         .map_err(|e| TokenError::Invalid(e.to_string()))?;
+    // jsonwebtoken also takes an array `iss` that merely contains ours; RFC 7519 §4.1.1 makes
+    // `iss` one string, so hold it to exactly that (the signature is already checked).
+    if single_issuer(token).as_deref() != Some(issuer) {
+        return Err(TokenError::Invalid(
+            "iss is not the single expected issuer".into(),
+        ));
+    }
     let claims = data.claims;
     let now = now.unix_timestamp();
     if expiry == Expiry::Enforce && now >= claims.exp() {
@@ -70,6 +77,17 @@ pub fn verify<T: DeserializeOwned + TimedClaims>(
         return Err(TokenError::NotYetValid);
     }
     Ok(claims)
+}
+
+/// The `iss` of a token's payload, if it is a single string.
+fn single_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_string)
 }
 
 /// RFC 7515 §4.1.9: `typ` compares case-insensitively and may carry `application/`.

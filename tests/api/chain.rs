@@ -522,7 +522,7 @@ fn the_admin_service_cannot_disable_authentication() {
 }
 
 #[test]
-fn an_encrypted_password_is_refused_at_start_naming_the_key_not_the_value() {
+fn a_crypt_value_that_does_not_decrypt_stops_the_load_naming_the_key_not_the_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_config(
         dir.path(),

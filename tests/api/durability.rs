@@ -8,13 +8,13 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    public: String,
-    intranet: String,
+    pub(crate) public: String,
+    pub(crate) intranet: String,
 }
 
-fn write_config(dir: &Path) -> PathBuf {
+pub(crate) fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("tessera.toml");
     std::fs::write(
         &path,
@@ -28,7 +28,7 @@ fn write_config(dir: &Path) -> PathBuf {
     path
 }
 
-fn command(config: &Path) -> Command {
+pub(crate) fn command(config: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("TESSERA_CONFIG", config)
         .env("RUST_LOG", "info")
@@ -40,7 +40,7 @@ fn command(config: &Path) -> Command {
 }
 
 /// Starts `tessera serve` and reads its log until it says where it listens.
-fn start(config: &Path, admin_password: Option<&str>) -> Server {
+pub(crate) fn start(config: &Path, admin_password: Option<&str>) -> Server {
     let mut cmd = command(config);
     cmd.arg("serve")
         .stderr(Stdio::piped())
@@ -77,7 +77,7 @@ fn start(config: &Path, admin_password: Option<&str>) -> Server {
 }
 
 impl Server {
-    fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         // Child::kill sends SIGKILL on Unix: no shutdown hook, no flush on drop.
         self.child.kill().expect("kill");
         self.child.wait().expect("reaped");
@@ -91,7 +91,7 @@ impl Drop for Server {
     }
 }
 
-async fn post_json(url: String, body: serde_json::Value) -> (u16, serde_json::Value) {
+pub(crate) async fn post_json(url: String, body: serde_json::Value) -> (u16, serde_json::Value) {
     let res = reqwest::Client::new()
         .post(url)
         .json(&body)
@@ -102,7 +102,11 @@ async fn post_json(url: String, body: serde_json::Value) -> (u16, serde_json::Va
     (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-async fn login(server: &Server, userid: &str, password: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn login(
+    server: &Server,
+    userid: &str,
+    password: &str,
+) -> (u16, serde_json::Value) {
     post_json(
         format!("{}/login", server.public),
         serde_json::json!({"userid": userid, "password": password}),
@@ -110,7 +114,7 @@ async fn login(server: &Server, userid: &str, password: &str) -> (u16, serde_jso
     .await
 }
 
-async fn refresh(server: &Server, token: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn refresh(server: &Server, token: &str) -> (u16, serde_json::Value) {
     post_json(
         format!("{}/authService/accounts/refresh", server.public),
         serde_json::json!({"refresh_token": token}),
@@ -118,7 +122,7 @@ async fn refresh(server: &Server, token: &str) -> (u16, serde_json::Value) {
     .await
 }
 
-fn add_user(config: &Path, userid: &str, password: &str) -> std::process::Output {
+pub(crate) fn add_user(config: &Path, userid: &str, password: &str) -> std::process::Output {
     let mut child = command(config)
         .args([
             "user",
@@ -210,6 +214,12 @@ async fn acknowledged_logins_and_rotations_survive_sigkill() {
     let (_, other) = login(&server, "bob", "bobs-password-1").await;
     let other = other["refresh_token"].as_str().expect("token").to_string();
     server.kill9();
+    let check = command(&config).arg("check").output().expect("check runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 
     let server = start(&config, None);
     let (status, _) = refresh(&server, &live).await;
@@ -274,6 +284,12 @@ async fn a_user_and_a_key_created_just_before_sigkill_are_both_there_after() {
     .await;
     let key = key["key"].as_str().expect("key").to_string();
     server.kill9();
+    let check = command(&config).arg("check").output().expect("check runs");
+    assert!(
+        check.status.success(),
+        "the store is consistent after SIGKILL: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 
     let server = start(&config, None);
     let (status, _) = login(&server, "erin", "erins-password-1").await;

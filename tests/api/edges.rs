@@ -121,3 +121,40 @@ async fn a_wrong_method_is_405_and_routes_of_the_other_listener_404() {
     assert_eq!(json(wrong_method).await["error"], "method_not_allowed");
     assert_eq!(login_on_intranet.status(), 404);
 }
+
+#[actix_rt::test]
+async fn a_token_in_the_query_string_is_refused() {
+    let app = spawn_app().await;
+    app.add_user("alice", &[]).await;
+    let (_, claims) = app.login_ok("alice").await;
+
+    for (base, path) in [
+        (&app.public, "/api/v1/check"),
+        (&app.public, "/health"),
+        (&app.intranet, "/api/v1/users"),
+    ] {
+        let res = app
+            .client
+            .get(format!("{base}{path}?access_token={claims}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 400, "{path}");
+        let text = res.text().await.expect("body");
+        assert!(text.contains("invalid_request"), "{text}");
+        assert!(!text.contains(&claims), "the token is not echoed");
+    }
+}
+
+#[actix_rt::test]
+async fn no_response_names_the_server_software() {
+    let app = spawn_app().await;
+    for url in [
+        format!("{}/health", app.public),
+        format!("{}/nowhere", app.intranet),
+    ] {
+        let res = app.client.get(url).send().await.expect("request");
+        assert!(!res.headers().contains_key("server"));
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    }
+}

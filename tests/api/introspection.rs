@@ -219,3 +219,68 @@ async fn revoking_an_unknown_token_is_200_and_a_missing_one_400() {
         .expect("request");
     assert_eq!(missing.status(), 400);
 }
+
+async fn introspect_as(app: &crate::helpers::TestApp, user: &str, password: &str) -> u16 {
+    app.client
+        .post(format!("{}/oauth2/introspect", app.intranet))
+        .basic_auth(user, Some(password))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[actix_rt::test]
+async fn a_recently_verified_basic_password_stops_working_at_once_when_changed() {
+    let app = spawn_app().await;
+    app.add_user("auditor", &["Administrator"]).await;
+    assert_eq!(introspect_as(&app, "auditor", PASSWORD).await, 200);
+    assert_eq!(
+        introspect_as(&app, "auditor", PASSWORD).await,
+        200,
+        "remembered"
+    );
+
+    let changed = app
+        .client
+        .put(format!("{}/api/v1/users/auditor/password", app.intranet))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&serde_json::json!({"password": "a brand new password"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), 204);
+
+    assert_eq!(introspect_as(&app, "auditor", PASSWORD).await, 401);
+    assert_eq!(
+        introspect_as(&app, "auditor", "a brand new password").await,
+        200
+    );
+}
+
+#[actix_rt::test]
+async fn a_recently_verified_basic_caller_is_refused_once_disabled_or_expired() {
+    let app = spawn_app().await;
+    app.add_user("auditor", &["Administrator"]).await;
+    app.add_user("other", &["Administrator"]).await;
+    assert_eq!(introspect_as(&app, "auditor", PASSWORD).await, 200);
+    assert_eq!(introspect_as(&app, "other", PASSWORD).await, 200);
+
+    let disabled = app
+        .client
+        .patch(format!("{}/api/v1/users/auditor", app.intranet))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&serde_json::json!({"disabled": true}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(introspect_as(&app, "auditor", PASSWORD).await, 401);
+
+    // Past the minute a credential is remembered, it is checked in full again (and still good).
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(introspect_as(&app, "other", PASSWORD).await, 200);
+    assert_eq!(introspect_as(&app, "other", "wrong").await, 401);
+}

@@ -15,6 +15,7 @@ mod admin_keys;
 mod admin_oauth;
 mod admin_secrets;
 mod admin_users;
+mod backups;
 
 mod chain;
 mod config_helpers;
@@ -31,4 +32,15 @@ mod login;
 mod logout;
 mod refresh;
 mod routes;
+mod tls;
 mod wellknown;
+
+mod binary_helpers;
+mod cors;
+mod log_masking;
+mod secrets_at_rest;
+mod sessions;
+
+// Issue 7: hostile tokens over HTTP and property tests of the parsers.
+mod jwt_attacks;
+mod proptests;

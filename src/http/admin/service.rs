@@ -52,3 +52,65 @@ pub async fn mint_preamble(
     let (token, exp) = preamble::mint(&ctx, &userid)?;
     Ok(no_store(HttpResponse::Ok()).json(json!({"token": token, "exp": exp})))
 }
+
+/// `GET /api/v1/admin/backup`: a consistent snapshot while the server runs (SPEC §10). The
+/// snapshot is taken into a private scratch file in the data dir — mutations wait only while
+/// it is written locally, never on the client's download — and streamed from there.
+pub async fn backup(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
+    let dir = ctx.config().server.data_dir.clone();
+    let store = ctx.store.clone();
+    let stamp = ctx.now().unix_timestamp();
+    let file = tokio::task::spawn_blocking(move || snapshot(&*store, &dir))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; 64 * 1024];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((buf, file))
+        })
+        .await;
+        match read {
+            Ok(Ok((buf, _))) if buf.is_empty() => None,
+            Ok(Ok((buf, file))) => Some((
+                Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(buf)),
+                Some(file),
+            )),
+            Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+            Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+        }
+    });
+    Ok(no_store(HttpResponse::Ok())
+        .content_type("application/x-ndjson")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"tessera-backup-{stamp}.jsonl\""),
+        ))
+        .streaming(chunks))
+}
+
+/// Exports into a new 0600 file in `dir`, unlinked at once (on Unix it lives on while open),
+/// and returns it rewound for reading.
+fn snapshot(
+    store: &dyn crate::storage::Store,
+    dir: &std::path::Path,
+) -> Result<std::fs::File, ApiError> {
+    use std::io::{Seek, Write};
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(format!("backup: {e}"));
+    let path = dir.join(format!(".backup-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|e| internal(&e))?;
+    let _ = std::fs::remove_file(&path);
+    let mut out = std::io::BufWriter::new(file);
+    store.export(&mut out).map_err(|e| internal(&e))?;
+    out.flush().map_err(|e| internal(&e))?;
+    let mut file = out.into_inner().map_err(|e| internal(&e))?;
+    file.rewind().map_err(|e| internal(&e))?;
+    Ok(file)
+}

@@ -148,6 +148,7 @@ impl SledStore {
 
 impl AppStore for SledStore {
     fn create_app(&self, app: &Application) -> Result<(), StoreError> {
+        let _gate = self.gate();
         self.insert_new(&self.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
     }
 
@@ -156,6 +157,7 @@ impl AppStore for SledStore {
     }
 
     fn update_app(&self, app: &Application) -> Result<(), StoreError> {
+        let _gate = self.gate();
         self.replace(&self.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
     }
 
@@ -164,6 +166,7 @@ impl AppStore for SledStore {
     }
 
     fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
+        let _gate = self.gate();
         self.delete_with_children(&self.apps, &self.app_keys, &self.api_keys, id)
     }
 
@@ -174,6 +177,7 @@ impl AppStore for SledStore {
 
 impl ApiKeyStore for SledStore {
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let _gate = self.gate();
         let value = encode(&ApiKeyRecord::from(key));
         self.insert_child(
             &self.apps,
@@ -190,6 +194,7 @@ impl ApiKeyStore for SledStore {
     }
 
     fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let _gate = self.gate();
         self.replace(
             &self.api_keys,
             key.id.as_bytes(),
@@ -198,6 +203,7 @@ impl ApiKeyStore for SledStore {
     }
 
     fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError> {
+        let _gate = self.gate();
         match self.get_api_key(id)? {
             Some(key) => self.remove_child(&self.app_keys, &self.api_keys, key.app_id, id),
             None => Ok(false),
@@ -216,6 +222,7 @@ impl ApiKeyStore for SledStore {
     }
 
     fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let _gate = self.gate();
         // A lost update here only makes last_used_at older; no flush, no transaction.
         if let Some(mut key) = self.get_api_key(id)? {
             key.last_used_at = Some(at);
@@ -238,6 +245,7 @@ impl ApiKeyStore for SledStore {
 
 impl ClientStore for SledStore {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
+        let _gate = self.gate();
         self.insert_new(
             &self.clients,
             client.id.as_bytes(),
@@ -250,6 +258,7 @@ impl ClientStore for SledStore {
     }
 
     fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
+        let _gate = self.gate();
         self.replace(
             &self.clients,
             client.id.as_bytes(),
@@ -262,12 +271,14 @@ impl ClientStore for SledStore {
     }
 
     fn delete_client(&self, id: Uuid) -> Result<bool, StoreError> {
+        let _gate = self.gate();
         self.delete_with_children(&self.clients, &self.client_pairs, &self.pairs, id)
     }
 }
 
 impl PairStore for SledStore {
     fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError> {
+        let _gate = self.gate();
         let value = encode(&PairRecord::from(pair));
         self.insert_child(
             &self.clients,
@@ -284,6 +295,7 @@ impl PairStore for SledStore {
     }
 
     fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError> {
+        let _gate = self.gate();
         match self.get_pair(id)? {
             Some(pair) => self.remove_child(&self.client_pairs, &self.pairs, pair.client_id, id),
             None => Ok(false),

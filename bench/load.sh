@@ -1,0 +1,440 @@
+#!/usr/bin/env bash
+# bench/load.sh — the load harness of issue 6 (BENCHMARKS.md explains every figure).
+#
+# Builds the release binary, starts tessera on loopback with a bench config in a temp dir
+# (default argon2id cost), seeds through the admin API a user, an OAuth client, an app with an
+# API key, a claims token and refresh tokens, then measures requests/s with p50/p99 at
+# $CONNECTIONS connections for $DURATION seconds each with wrk, and prints a table of every
+# figure with its ratio to its baseline: GET /health (the ceiling of the HTTP stack, measured in
+# the same run) for the HTTP routes, and the raw argon2id verify rate on all cores for login.
+# Also: idle RSS and RSS under load, start-to-healthy time, a login flood, and (SCALE=1) the
+# same on a store with 100,000 users, 1,000,000 refresh tokens and 1,000,000 API keys.
+#
+#   bench/load.sh                     # about 3 minutes plus the build
+#   DURATION=5 bench/load.sh          # shorter runs
+#   SCALE=1 bench/load.sh             # adds the large-store phase (several more minutes)
+#   KEEP=1 bench/load.sh              # keep the temp dir (server log, wrk output)
+#   PROFILE="introspect" bench/load.sh   # perf profile of the named scenarios
+#
+# Traffic goes to 127.0.0.1 only. Every wait is bounded; the server it started is stopped and
+# the temp dir removed on any exit.
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-128}
+PUBLIC_PORT=${PUBLIC_PORT:-18080}
+ADMIN_PORT=${ADMIN_PORT:-18081}
+SCALE=${SCALE:-0}
+SCALE_USERS=${SCALE_USERS:-100000}
+SCALE_SESSIONS=${SCALE_SESSIONS:-100000}
+SCALE_TOKENS_PER_SESSION=${SCALE_TOKENS_PER_SESSION:-10}
+SCALE_KEYS=${SCALE_KEYS:-1000000}
+KEEP=${KEEP:-0}
+PROFILE=${PROFILE:-}
+# The mixed workload, by weight: mostly verification, some issuance, rare logins.
+MIX=${MIX:-check_api_key:30,introspect:25,check_claims:20,client_credentials:10,refresh:10,health:5,login:0.1}
+export MIX
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PUB="http://127.0.0.1:$PUBLIC_PORT"
+ADM="http://127.0.0.1:$ADMIN_PORT"
+BIN="$ROOT/target/release/tessera"
+WRK_LUA="$ROOT/bench/wrk.lua"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench/load.sh: %s\n' "$*" >&2; exit 1; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- tools -----------------------------------------------------------------------------------
+# wrk (Debian package): C, one epoll loop per thread, so it takes little of the two cores the
+# server also needs; its Lua hooks chain refresh tokens and report p50/p99 (BENCHMARKS.md).
+install_missing() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v jq >/dev/null || missing+=(jq)
+  command -v curl >/dev/null || missing+=(curl)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+install_missing
+
+# --- clean-up --------------------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")
+SERVER_PID=""
+BACKGROUND=()
+
+is_our_server() {
+  [[ -n "$1" ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$BIN"
+}
+
+stop_server() {
+  local pid=$SERVER_PID
+  SERVER_PID=""
+  is_our_server "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    is_our_server "$pid" || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
+  stop_server
+  if [[ "$KEEP" == 1 ]]; then
+    echo "kept $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -----------------------------------------------------------------------------------
+log "building (cargo build --release; the argon2_rate and seed_store helpers)"
+cargo build --release --quiet
+cargo bench --no-run --quiet --bench argon2_rate --bench seed_store
+
+for port in "$PUBLIC_PORT" "$ADMIN_PORT"; do
+  if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+    die "something already answers on 127.0.0.1:$port (set PUBLIC_PORT / ADMIN_PORT)"
+  fi
+done
+
+# --- the bench config ------------------------------------------------------------------------
+ADMIN_PASSWORD="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+BENCH_USER=bench
+BENCH_PASSWORD="bench-password-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export BENCH_USER BENCH_PASSWORD
+cat >"$WORK/tessera.toml" <<EOF
+# bench/load.sh: loopback ports, a temp data dir, default argon2id cost.
+[server]
+bind = "127.0.0.1:$PUBLIC_PORT"
+admin_bind = "127.0.0.1:$ADMIN_PORT"
+external_url_base = "$PUB"
+data_dir = "$WORK/data"
+
+[tokens]
+# The seeded claims token must outlive the run (SCALE=1 takes a while).
+claims_ttl_seconds = 86400
+EOF
+# Only the config above and the admin password: nothing from the caller's environment.
+unset TESSERA_CONFIG TESSERA_DATA_DIR TESSERA_BIND TESSERA_ADMIN_BIND TESSERA_MASTER_KEY RUST_LOG
+export TESSERA_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+
+# Starts the server; sets SERVER_PID and START_MS (exec to the first 200 from /health).
+start_server() {
+  local out
+  if command -v python3 >/dev/null; then
+    out=$(python3 "$ROOT/bench/start_to_healthy.py" 127.0.0.1 "$PUBLIC_PORT" "$WORK/server.log" 60 \
+      -- "$BIN" serve --config "$WORK/tessera.toml") || die "the server did not start; see $WORK/server.log"
+    SERVER_PID=${out%% *}
+    START_MS=${out##* }
+  else
+    # Coarser (each probe forks curl), but bounded the same way.
+    local t0 t1
+    t0=$(date +%s%N)
+    "$BIN" serve --config "$WORK/tessera.toml" >>"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 6000); do
+      curl -sf -o /dev/null --max-time 0.5 "$PUB/health" && break
+      sleep 0.01
+    done
+    curl -sf -o /dev/null --max-time 1 "$PUB/health" || die "the server did not start; see $WORK/server.log"
+    t1=$(date +%s%N)
+    START_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+  fi
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# Samples the server's RSS every 0.2 s into $WORK/rss-$1 until stop_rss.
+RSS_SAMPLER=""
+start_rss() {
+  local file="$WORK/rss-$1" pid=$SERVER_PID
+  : >"$file"
+  (while [[ -e "/proc/$pid/status" ]]; do
+    awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" >>"$file" 2>/dev/null || true
+    sleep 0.2
+  done) &
+  RSS_SAMPLER=$!
+  BACKGROUND+=("$RSS_SAMPLER")
+}
+stop_rss() {
+  kill "$RSS_SAMPLER" 2>/dev/null || true
+  wait "$RSS_SAMPLER" 2>/dev/null || true
+  sort -n "$WORK/rss-$1" | tail -1
+}
+
+admin() { # METHOD PATH [JSON]
+  local args=(-sS --fail-with-body --max-time 30 -u "admin:$ADMIN_PASSWORD" -X "$1" "$ADM$2")
+  [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' -d "$3")
+  curl "${args[@]}"
+}
+
+login_json() { jq -nc --arg u "$BENCH_USER" --arg p "$BENCH_PASSWORD" '{userid: $u, password: $p}'; }
+login() { curl -sS --fail-with-body --max-time 30 -X POST "$PUB/login" -H 'Content-Type: application/json' -d "$(login_json)"; }
+
+# N refresh tokens, each the start of its own session (N logins, two at a time).
+mint_refresh_tokens() { # N FILE
+  local body
+  body=$(login_json)
+  seq "$1" | xargs -P 2 -I{} curl -sS --max-time 30 -X POST "$PUB/login" \
+    -H 'Content-Type: application/json' -d "$body" | jq -r '.refresh_token // empty' >"$2" || true
+  [[ $(wc -l <"$2") -eq $1 ]] || die "minted $(wc -l <"$2") of $1 refresh tokens"
+}
+
+# --- results ---------------------------------------------------------------------------------
+declare -A RPS P50 P99 MAXMS NON2XX LOAD
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# run_wrk NAME SCENARIO CONNECTIONS THREADS [SECONDS]
+run_wrk() {
+  local name=$1 scenario=$2 conns=$3 threads=$4 seconds=${5:-$DURATION} out line perf_pid=""
+  out="$WORK/wrk-$name.txt"
+  LOAD[$name]=$(loadavg)
+  if [[ " $PROFILE " == *" $name "* ]] && command -v perf >/dev/null; then
+    perf record -q -F 499 -g -p "$SERVER_PID" -o "$WORK/perf-$name.data" -- sleep "$seconds" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  SCENARIO=$scenario WRK_THREADS=$threads timeout $((seconds + 30)) \
+    wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$WRK_LUA" "$PUB" >"$out" 2>&1 ||
+    die "wrk $name failed: $(tail -5 "$out")"
+  if [[ -n "$perf_pid" ]]; then
+    wait "$perf_pid" || true
+    perf report -i "$WORK/perf-$name.data" --stdio --no-children --percent-limit 1.5 \
+      2>/dev/null | grep -v '^$' | head -80 >"$WORK/perf-$name.txt" || true
+    echo "perf profile of $name: $WORK/perf-$name.txt (KEEP=1 keeps it)" >&2
+    [[ "$KEEP" == 1 ]] || sed -n '1,60p' "$WORK/perf-$name.txt" >&2
+  fi
+  line=$(grep '^RESULT' "$out") || die "wrk $name printed no result: $(tail -5 "$out")"
+  RPS[$name]=$(field rps "$line")
+  P50[$name]=$(field p50_ms "$line")
+  P99[$name]=$(field p99_ms "$line")
+  MAXMS[$name]=$(field max_ms "$line")
+  NON2XX[$name]=$(field non2xx "$line")
+  printf '%-22s %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  (load %s)\n' \
+    "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${NON2XX[$name]}" "${LOAD[$name]}" >&2
+}
+
+# --- phase 1: first start, seed through the admin API ------------------------------------------
+log "machine"
+{
+  echo "nproc: $(nproc)"
+  echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "kernel: $(uname -r)"
+  echo "wrk: $(wrk -v 2>&1 | head -1)"
+  echo "load average at start: $(loadavg)"
+} | tee "$WORK/machine.txt" >&2
+
+log "first start on an empty store"
+start_server
+START_EMPTY_MS=$START_MS
+echo "start to healthy (empty store, first-start bootstrap): $START_EMPTY_MS ms" >&2
+
+log "seeding through the admin API"
+admin POST /api/v1/users "$(jq -nc --arg u "$BENCH_USER" --arg p "$BENCH_PASSWORD" \
+  '{userid: $u, password: $p, roles: ["Supervisor"]}')" >/dev/null
+APP_ID=$(admin POST /api/v1/applications '{"name": "bench-app"}' | jq -r .app_id)
+API_KEY=$(admin POST "/api/v1/applications/$APP_ID/keys" '{"name": "bench-key"}' | jq -r .key)
+CLIENT=$(admin POST /api/v1/oauth/clients '{"name": "bench-client", "scopes": ["read"]}')
+CLIENT_ID=$(jq -r .client_id <<<"$CLIENT")
+CLIENT_SECRET=$(jq -r .client_secret <<<"$CLIENT")
+CLIENT_BASIC=$(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)
+CLAIMS_TOKEN=$(login | jq -r .claims_token.value)
+export API_KEY CLIENT_BASIC CLAIMS_TOKEN
+# Each seeded credential works before anything is measured.
+curl -sSf --max-time 10 -o /dev/null "$PUB/api/v1/check" -H "X-VoltMX-App-API-Key: $API_KEY"
+curl -sSf --max-time 10 -o /dev/null "$PUB/api/v1/check" -H "X-VoltMX-Authorization: $CLAIMS_TOKEN"
+[[ $(curl -sSf --max-time 10 -H "Authorization: Basic $CLIENT_BASIC" "$PUB/oauth2/introspect" \
+  -d "token=$CLAIMS_TOKEN" | jq -r .active) == true ]] || die "the claims token does not introspect as active"
+curl -sSf --max-time 10 -o /dev/null -H "Authorization: Basic $CLIENT_BASIC" "$PUB/oauth2/token" \
+  -d grant_type=client_credentials
+echo "user $BENCH_USER, app $APP_ID with a key, OAuth client $CLIENT_ID, a claims token" >&2
+
+# 1,000 stored keys for the small-store figures (the scale target compares with 1,000).
+log "stop, add 999 API keys offline (1,000 in all), start again"
+stop_server
+cargo bench --quiet --bench seed_store -- --dir "$WORK/data" --apps 10 --api-keys 999 --threads 8 2>&1 |
+  grep -v '^  ' >&2
+start_server
+START_SMALL_MS=$START_MS
+sleep 1
+IDLE_RSS_KIB=$(rss_kib)
+echo "start to healthy (1,000 keys): $START_SMALL_MS ms; idle RSS $(mib "$IDLE_RSS_KIB") MiB" >&2
+
+log "minting refresh tokens ($CONNECTIONS for refresh, $CONNECTIONS for mixed, by login)"
+export REFRESH_FILE="$WORK/refresh-tokens.txt"
+mint_refresh_tokens "$CONNECTIONS" "$WORK/refresh-tokens.txt"
+mint_refresh_tokens "$CONNECTIONS" "$WORK/refresh-tokens-mixed.txt"
+
+# --- phase 2: the measurements -----------------------------------------------------------------
+log "measuring: ${DURATION}s each, $CONNECTIONS connections, wrk -t$THREADS"
+run_wrk health health "$CONNECTIONS" "$THREADS"
+
+LOAD[argon2_raw]=$(loadavg)
+ARGON2_LINE=$(cargo bench --quiet --bench argon2_rate -- --threads "$(nproc)" --seconds "$DURATION" \
+  --m-kib 19456 --t 2 --p 1 2>/dev/null | grep '^ARGON2_RATE') || die "argon2_rate failed"
+ARGON2_RATE=$(field verifies_per_s "$ARGON2_LINE")
+printf '%-22s %10s verifies/s on %s threads  (load %s)\n' argon2_raw "$ARGON2_RATE" "$(nproc)" \
+  "${LOAD[argon2_raw]}" >&2
+
+run_wrk login login "$CONNECTIONS" "$THREADS"
+run_wrk refresh refresh "$CONNECTIONS" "$THREADS"
+run_wrk client_credentials client_credentials "$CONNECTIONS" "$THREADS"
+run_wrk introspect introspect "$CONNECTIONS" "$THREADS"
+run_wrk check_api_key check_api_key "$CONNECTIONS" "$THREADS"
+run_wrk check_claims check_claims "$CONNECTIONS" "$THREADS"
+
+REFRESH_FILE="$WORK/refresh-tokens-mixed.txt"
+start_rss mixed
+run_wrk mixed mixed "$CONNECTIONS" "$THREADS"
+MIXED_RSS_KIB=$(stop_rss mixed)
+REFRESH_FILE="$WORK/refresh-tokens.txt"
+
+run_wrk health_again health "$CONNECTIONS" "$THREADS"
+
+# A login flood: $FLOOD_CONNECTIONS connections logging in, beyond what the hasher admits
+# (max_concurrent_hashes slots, 32 waiting per slot), while 4 connections each ask /health and
+# introspect, and a probe times single logins.
+log "login flood: $FLOOD_CONNECTIONS connections of logins, with /health and introspection beside"
+start_rss flood
+LOAD[flood]=$(loadavg)
+SCENARIO=login WRK_THREADS=1 timeout $((DURATION + 30)) wrk -t1 -c"$FLOOD_CONNECTIONS" -d"${DURATION}s" \
+  --timeout 10s -s "$WRK_LUA" "$PUB" >"$WORK/wrk-flood_login.txt" 2>&1 &
+FLOOD_PID=$!
+BACKGROUND+=("$FLOOD_PID")
+sleep 1
+# Each background run_wrk writes its own file; the parent reads the results below.
+SIDE_SECONDS=$((DURATION > 3 ? DURATION - 2 : 1))
+run_wrk flood_health health 4 1 "$SIDE_SECONDS" &
+FH=$!
+run_wrk flood_introspect introspect 4 1 "$SIDE_SECONDS" &
+FI=$!
+BACKGROUND+=("$FH" "$FI")
+PROBES="$WORK/flood-probes.txt"
+: >"$PROBES"
+for _ in $(seq 10); do
+  curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}\n' -X POST "$PUB/login" \
+    -H 'Content-Type: application/json' -d "$(login_json)" >>"$PROBES" || echo "000 10" >>"$PROBES"
+  sleep 0.3
+done
+wait "$FH" "$FI" "$FLOOD_PID" || true
+FLOOD_RSS_KIB=$(stop_rss flood)
+for name in flood_login flood_health flood_introspect; do
+  line=$(grep '^RESULT' "$WORK/wrk-$name.txt") || die "$name printed no result"
+  RPS[$name]=$(field rps "$line")
+  P50[$name]=$(field p50_ms "$line")
+  P99[$name]=$(field p99_ms "$line")
+  MAXMS[$name]=$(field max_ms "$line")
+  NON2XX[$name]=$(field non2xx "$line")
+  LOAD[$name]=${LOAD[flood]}
+done
+PROBE_SUMMARY=$(awk '{ n[$1]++; if ($2 > max[$1]) max[$1] = $2 }
+  END { for (c in n) printf "%s×%d (max %.3f s) ", c, n[c], max[c] }' "$PROBES")
+echo "login probes during the flood: $PROBE_SUMMARY" >&2
+
+sleep 2
+IDLE_AFTER_KIB=$(rss_kib)
+HWM_KIB=$(hwm_kib)
+
+# --- phase 3 (SCALE=1): a large store ----------------------------------------------------------
+if [[ "$SCALE" == 1 ]]; then
+  log "stop, seed $SCALE_USERS users, $SCALE_SESSIONS sessions x $SCALE_TOKENS_PER_SESSION refresh tokens, $SCALE_KEYS API keys in all"
+  stop_server
+  SEED_START=$(date +%s)
+  cargo bench --quiet --bench seed_store -- --dir "$WORK/data" --users "$SCALE_USERS" \
+    --sessions "$SCALE_SESSIONS" --tokens-per-session "$SCALE_TOKENS_PER_SESSION" \
+    --apps 1000 --api-keys $((SCALE_KEYS - 1000)) --threads 32 2>&1 | grep -v '^  ' >&2
+  echo "seeding took $(($(date +%s) - SEED_START)) s; store on disk: $(du -sh "$WORK/data" | cut -f1)" >&2
+  start_server
+  START_LARGE_MS=$START_MS
+  sleep 1
+  IDLE_LARGE_KIB=$(rss_kib)
+  echo "start to healthy (large store): $START_LARGE_MS ms; idle RSS $(mib "$IDLE_LARGE_KIB") MiB" >&2
+  run_wrk scale_health health "$CONNECTIONS" "$THREADS"
+  run_wrk scale_introspect introspect "$CONNECTIONS" "$THREADS"
+  run_wrk scale_check_api_key check_api_key "$CONNECTIONS" "$THREADS"
+  LARGE_HWM_KIB=$(hwm_kib)
+fi
+
+stop_server
+
+# --- the table ---------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+verdict() { if "$@"; then echo yes; else echo NO; fi; }
+
+H=${RPS[health]}
+SLOTS=$(nproc)
+{
+  echo
+  echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections, wrk -t$THREADS, loopback"
+  cat "$WORK/machine.txt"
+  echo
+  printf '%-20s %10s %9s %9s %8s  %-14s %7s  %-24s %-4s  %s\n' figure "req/s" "p50 ms" "p99 ms" non-2xx \
+    baseline ratio target met "load avg"
+  row() { # name baseline_name baseline_value target verdict
+    printf '%-20s %10s %9s %9s %8s  %-14s %7s  %-24s %-4s  %s\n' "$1" "${RPS[$1]}" "${P50[$1]}" "${P99[$1]}" \
+      "${NON2XX[$1]}" "$2" "$(ratio "${RPS[$1]}" "$3")" "$4" "$5" "${LOAD[$1]}"
+  }
+  row health health "$H" "(the ceiling)" "-"
+  printf '%-20s %10s %9s %9s %8s  %-14s %7s  %-24s %-4s  %s\n' argon2_raw "$ARGON2_RATE" - - - \
+    "-" "-" "(raw, $(nproc) threads)" "-" "${LOAD[argon2_raw]}"
+  row login argon2_raw "$ARGON2_RATE" ">= 90% of argon2_raw" \
+    "$(verdict ge "$(ratio "${RPS[login]}" "$ARGON2_RATE" | tr -d %)" 90)"
+  row refresh health "$H" ">= 3000/s (durable)" "$(verdict ge "${RPS[refresh]}" 3000)"
+  row client_credentials health "$H" ">= 30% of health" \
+    "$(verdict ge "$(ratio "${RPS[client_credentials]}" "$H" | tr -d %)" 30)"
+  row introspect health "$H" ">= 50%, p99 < 5 ms" \
+    "$(verdict eval 'ge "$(ratio "${RPS[introspect]}" "$H" | tr -d %)" 50 && lt "${P99[introspect]}" 5')"
+  row check_api_key health "$H" ">= 50%, p99 < 5 ms" \
+    "$(verdict eval 'ge "$(ratio "${RPS[check_api_key]}" "$H" | tr -d %)" 50 && lt "${P99[check_api_key]}" 5')"
+  row check_claims health "$H" "(none; cf. introspect)" "-"
+  row mixed health "$H" "(none)" "-"
+  row health_again health "$H" "(drift check)" "-"
+  echo
+  echo "login flood (${FLOOD_CONNECTIONS} connections of logins; 4 each of health and introspect beside):"
+  row flood_login argon2_raw "$ARGON2_RATE" "excess: 429/503 quickly" "-"
+  row flood_health health "$H" "p99 < 20 ms" "$(verdict lt "${P99[flood_health]}" 20)"
+  row flood_introspect health "$H" "p99 < 20 ms" "$(verdict lt "${P99[flood_introspect]}" 20)"
+  echo "single logins timed during the flood (status×count, slowest): $PROBE_SUMMARY"
+  echo
+  LIMIT_KIB=$(((100 + 19 * SLOTS) * 1024))
+  echo "memory and start-up:"
+  echo "  idle RSS after start (1,000 keys):  $(mib "$IDLE_RSS_KIB") MiB   target <= 20 MiB: $(verdict lt "$IDLE_RSS_KIB" 20481)"
+  echo "  RSS under the mixed load (max):     $(mib "$MIXED_RSS_KIB") MiB   target <= 100 MiB + 19 MiB x $SLOTS hashes: $(verdict lt "$MIXED_RSS_KIB" $((LIMIT_KIB + 1)))"
+  echo "  RSS during the login flood (max):   $(mib "$FLOOD_RSS_KIB") MiB"
+  echo "  idle RSS after the runs:            $(mib "$IDLE_AFTER_KIB") MiB;  peak (VmHWM): $(mib "$HWM_KIB") MiB"
+  echo "  start to healthy, empty store:      $START_EMPTY_MS ms (first-start bootstrap: admin hash, signing key)"
+  echo "  start to healthy, 1,000 keys:       $START_SMALL_MS ms"
+  if [[ "$SCALE" == 1 ]]; then
+    echo "  start to healthy, large store:      $START_LARGE_MS ms   target < 100 ms: $(verdict lt "$START_LARGE_MS" 100)"
+    echo "  idle RSS, large store:              $(mib "$IDLE_LARGE_KIB") MiB;  peak (VmHWM): $(mib "$LARGE_HWM_KIB") MiB"
+    echo
+    echo "scale ($SCALE_KEYS API keys, $SCALE_USERS users, $((SCALE_SESSIONS * SCALE_TOKENS_PER_SESSION)) refresh tokens vs 1,000 keys):"
+    row scale_health health "$H" "(drift check)" "-"
+    row scale_introspect introspect "${RPS[introspect]}" "within 10% of 1,000" \
+      "$(verdict ge "$(ratio "${RPS[scale_introspect]}" "${RPS[introspect]}" | tr -d %)" 90)"
+    row scale_check_api_key check_api_key "${RPS[check_api_key]}" "within 10% of 1,000" \
+      "$(verdict ge "$(ratio "${RPS[scale_check_api_key]}" "${RPS[check_api_key]}" | tr -d %)" 90)"
+  fi
+  echo
+  echo "load average at the end: $(loadavg)"
+} | tee "$WORK/table.txt"

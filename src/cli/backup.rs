@@ -1,0 +1,145 @@
+//! `tessera backup FILE` and `tessera restore FILE` (SPEC §10), on the data dir of a stopped
+//! server. A running server is backed up through `GET /api/v1/admin/backup` instead.
+
+use crate::auth::signing;
+use crate::config::{self, Config};
+use crate::crypto::secretbox::{self, MASTER_KEY_FILE};
+use crate::crypto::SecretString;
+use crate::storage::sled::SledStore;
+use crate::storage::{BackupStore, KeyStore, StoreError};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+fn locked(dir: &Path) -> String {
+    format!(
+        "the data dir {} is held by a running tessera server: back it up with GET /api/v1/admin/backup",
+        dir.display()
+    )
+}
+
+fn open(dir: &Path) -> Result<SledStore, String> {
+    SledStore::open(dir).map_err(|e| match e {
+        StoreError::Locked => locked(dir),
+        other => format!("the data dir {}: {other}", dir.display()),
+    })
+}
+
+/// Writes a snapshot of the data dir to FILE (`-` for standard output), mode 0600. An existing
+/// FILE is never overwritten: the snapshot goes to a new file renamed into place.
+pub fn backup(config_path: &Path, file: &Path) -> Result<(), String> {
+    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+    let store = open(&config.server.data_dir)?;
+    if file == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        let count = store.export(&mut out).map_err(|e| e.to_string())?;
+        eprintln!("tessera: wrote {count} records");
+        return Ok(());
+    }
+    if file.exists() {
+        return Err(format!("{} exists; choose a new file", file.display()));
+    }
+    let partial = PathBuf::from(format!("{}.partial", file.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let handle = options
+        .open(&partial)
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
+    let mut out = BufWriter::new(handle);
+    let result = store
+        .export(&mut out)
+        .map_err(|e| e.to_string())
+        .and_then(|count| {
+            out.flush().map_err(|e| e.to_string())?;
+            out.get_ref().sync_all().map_err(|e| e.to_string())?;
+            Ok(count)
+        });
+    match result {
+        Ok(count) => {
+            std::fs::rename(&partial, file).map_err(|e| format!("{}: {e}", file.display()))?;
+            eprintln!("tessera: wrote {count} records to {}", file.display());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// Whether `dir` holds nothing but, perhaps, the master key the backup needs.
+fn is_empty_for_restore(dir: &Path) -> Result<bool, String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| e.to_string())?;
+                if entry.file_name() != MASTER_KEY_FILE {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+    }
+}
+
+/// The master key a restore needs: `TESSERA_MASTER_KEY`, or a `master.key` already placed in
+/// the data dir. Never a new one: the backup's signing keys are sealed under the old one.
+fn master_key(config: &Config) -> Result<secretbox::MasterKey, String> {
+    let dir = &config.server.data_dir;
+    if config.master_key.is_none() && !dir.join(MASTER_KEY_FILE).exists() {
+        return Err(format!(
+            "a restore needs the master key the backup's signing keys were sealed with: set \
+             TESSERA_MASTER_KEY, or copy its master.key into {} first",
+            dir.display()
+        ));
+    }
+    secretbox::load_master_key(dir, config.master_key.as_ref().map(SecretString::expose))
+        .map(|(key, _)| key)
+        .map_err(|e| e.to_string())
+}
+
+/// Loads FILE into an empty data dir. The records go into a scratch store inside the data dir,
+/// which is moved into place only once the whole file has loaded and its signing keys open with
+/// the master key; anything else leaves the data dir as it was.
+pub fn restore(config_path: &Path, file: &Path) -> Result<(), String> {
+    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+    let dir = config.server.data_dir.clone();
+    if !is_empty_for_restore(&dir)? {
+        return Err(format!(
+            "the data dir {} is not empty; restore only into an empty data dir",
+            dir.display()
+        ));
+    }
+    let master = master_key(&config)?;
+    let input = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let scratch = dir.join(".restore");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let result = (|| -> Result<u64, String> {
+        let store = open(&scratch)?;
+        let count = store
+            .import(&mut BufReader::new(input))
+            .map_err(|e| e.to_string())?;
+        for key in store.signing_keys().map_err(|e| e.to_string())? {
+            signing::open(&master, &key).map_err(|e| e.to_string())?;
+        }
+        Ok(count)
+    })();
+    match result {
+        Ok(count) => {
+            std::fs::rename(scratch.join("store"), dir.join("store"))
+                .map_err(|e| format!("moving the restored store into place: {e}"))?;
+            let _ = std::fs::remove_dir_all(&scratch);
+            eprintln!("tessera: restored {count} records into {}", dir.display());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `tessera encrypt SECRET` / `tessera --encrypt SECRET`: a `CRYPT:` value for the config file
+//! (SPEC §2), sealed under the master key; prints it and exits without starting a server.
+
+use crate::config;
+use crate::crypto::secretbox::{self, MasterKeySource};
+use crate::crypto::SecretString;
+use std::io::BufRead;
+use std::path::Path;
+
+pub fn run(config_path: &Path, secret: &str) -> Result<(), String> {
+    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+    let secret = if secret == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the secret from standard input: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        secret.to_string()
+    };
+    if secret.is_empty() {
+        return Err("the secret is empty".into());
+    }
+    let (key, source) = secretbox::load_master_key(
+        &config.server.data_dir,
+        config.master_key.as_ref().map(SecretString::expose),
+    )
+    .map_err(|e| e.to_string())?;
+    if let MasterKeySource::Created(path) = &source {
+        eprintln!(
+            "tessera: created the master key {} (mode 0600); keep it with the data, or move it to TESSERA_MASTER_KEY",
+            path.display()
+        );
+    }
+    println!("{}", secretbox::encrypt_config_value(&key, &secret));
+    Ok(())
+}
