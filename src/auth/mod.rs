@@ -121,6 +121,9 @@ pub enum AuthError {
     Key(#[from] KeyError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// The store cannot make writes durable (a full disk): 503, and nothing was acknowledged.
+    #[error("storage is full")]
+    StorageFull,
     #[error("a background task failed: {0}")]
     Task(String),
 }
@@ -130,6 +133,7 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::Conflict => AuthError::Conflict,
             StoreError::NotFound => AuthError::NotFound,
+            StoreError::Full => AuthError::StorageFull,
             other => AuthError::Store(other),
         }
     }

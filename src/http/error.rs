@@ -152,7 +152,7 @@ impl ApiError {
             Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                "the service is unavailable".into(),
+                "the change could not be stored; nothing was changed — retry later".into(),
             ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -221,6 +221,10 @@ impl From<AuthError> for ApiError {
                 description: "the requested scope is not granted to this client".into(),
             },
             AuthError::Busy => ApiError::Busy,
+            AuthError::StorageFull => {
+                log::error!("request {}: the disk is full; a write was refused", current_request_id());
+                ApiError::Unavailable
+            }
             AuthError::Locked {
                 retry_after_seconds,
             } => ApiError::TooManyRequests {

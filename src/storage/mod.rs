@@ -29,6 +29,9 @@ pub enum StoreError {
     Corrupt { tree: &'static str, reason: String },
     #[error("the storage backend failed: {0}")]
     Backend(String),
+    /// The disk is full: writes cannot be made durable; reads still work.
+    #[error("the disk is full: the write was not made durable")]
+    Full,
     #[error("the backup is not usable: {0}")]
     Backup(String),
 }

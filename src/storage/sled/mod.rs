@@ -46,7 +46,16 @@ pub struct SledStore {
 }
 
 pub(super) fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    match &e {
+        // ENOSPC (28) or EDQUOT (122): the write cannot be made durable; say so plainly.
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(28 | 122)) =>
+        {
+            StoreError::Full
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 pub(super) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
