@@ -64,6 +64,11 @@ impl Application {
     /// Opens the store in `config.server.data_dir`, bootstraps a first start, and binds both
     /// listeners. Must be called inside an actix system (the servers register with it).
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        // The certificate first: a bad one stops the start before anything is created.
+        let tls = match config.tls.enable_ssl {
+            true => Some(crate::tls::server_config(&config.tls)?),
+            false => None,
+        };
         let dir = config.server.data_dir.clone();
         let store: Arc<dyn Store> =
             Arc::new(SledStore::open(&dir).map_err(|source| StartError::Store {
@@ -81,7 +86,7 @@ impl Application {
         .map_err(|e| StartError::MasterKey(e.to_string()))?;
         if let MasterKeySource::Created(path) = source {
             log::warn!(
-                "created the master key {}: back it up with the data (or move it to TESSERA_MASTER_KEY)",
+                "created the master key {}: keep a copy somewhere safe, apart from backups of the data (or move it to TESSERA_MASTER_KEY)",
                 path.display()
             );
         }
@@ -95,10 +100,6 @@ impl Application {
             config, store, hasher, keys, clock, token_uuid, master,
         ));
 
-        let tls = match context.config().tls.enable_ssl {
-            true => Some(crate::tls::server_config(&context.config().tls)?),
-            false => None,
-        };
         let public = serve(
             Listener::Public,
             (public_listener, public_addr),

@@ -14,7 +14,7 @@ pub enum TlsError {
     Cert { path: String, reason: String },
     #[error("tls.key {path}: {reason}")]
     Key { path: String, reason: String },
-    #[error("the certificate and key do not make a TLS configuration: {0}")]
+    #[error("tls.cert and tls.key do not make a TLS configuration: {0}")]
     Config(String),
 }
 

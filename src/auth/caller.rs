@@ -138,32 +138,6 @@ fn with_role(roles: &[String], user: User) -> Result<Caller, CallerError> {
     }
 }
 
-/// An OAuth client over Basic; its failures count against the address like any other.
-fn authenticate_client(
-    ctx: &Context,
-    client_id: &str,
-    secret: SecretString,
-    address: Option<IpAddr>,
-) -> Result<Caller, CallerError> {
-    let now = ctx.now();
-    ctx.guard
-        .check(None, address, now)
-        .map_err(|l| AuthError::Locked {
-            retry_after_seconds: l.retry_after_seconds,
-        })?;
-    match clients::authenticate(ctx, client_id, secret.expose()) {
-        Ok(client) => Ok(Caller::Client(client)),
-        Err(e) => {
-            if matches!(e, AuthError::InvalidClient) {
-                ctx.stats.failure(now);
-                ctx.guard
-                    .fail(&ctx.config().login_protection, None, address, now);
-            }
-            Err(e.into())
-        }
-    }
-}
-
 /// A directory user over Basic: a credential verified within the last minute against the
 /// user's current hash skips argon2id; anything else takes the full path (and its lockout).
 async fn verify_basic_user(
@@ -212,6 +186,13 @@ pub async fn authenticate(
     match presented {
         Presented::Nothing => Err(CallerError::Unauthenticated),
         Presented::Basic { username, password } => {
+            // A locked-out address is refused before any credential is looked at, static
+            // credentials included (SPEC §3).
+            ctx.guard
+                .check(None, address, ctx.now())
+                .map_err(|l| AuthError::Locked {
+                    retry_after_seconds: l.retry_after_seconds,
+                })?;
             if let Some((user, pass)) = static_credentials(&config, service) {
                 // Both compared, in constant time, so a right username alone shows nothing.
                 let name_ok = ct_eq(username.as_bytes(), user.as_bytes());
@@ -225,7 +206,9 @@ pub async fn authenticate(
             if service == Service::Introspection {
                 if let Ok(id) = Uuid::try_parse(&username) {
                     if ctx.store.get_client(id).map_err(AuthError::from)?.is_some() {
-                        return authenticate_client(ctx, &username, password, address);
+                        let client =
+                            clients::authenticate_from(ctx, &username, password.expose(), address)?;
+                        return Ok(Caller::Client(client));
                     }
                 }
             }

@@ -80,6 +80,29 @@ pub fn authenticate(
         .ok_or(AuthError::InvalidClient)
 }
 
+/// [`authenticate`] for a request from `address`: refused while the address is locked out,
+/// and a failure counts towards its lockout like any failed credential (SPEC §3).
+pub fn authenticate_from(
+    ctx: &Context,
+    client_id: &str,
+    secret: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<OAuthClient, AuthError> {
+    let now = ctx.now();
+    ctx.guard
+        .check(None, address, now)
+        .map_err(|l| AuthError::Locked {
+            retry_after_seconds: l.retry_after_seconds,
+        })?;
+    let outcome = authenticate(ctx, client_id, secret);
+    if matches!(outcome, Err(AuthError::InvalidClient)) {
+        ctx.stats.failure(now);
+        ctx.guard
+            .fail(&ctx.config().login_protection, None, address, now);
+    }
+    outcome
+}
+
 /// The scopes granted for a request: all of the client's when none are asked for; an asked
 /// scope the client lacks is `InvalidScope` (RFC 6749 §5.2).
 pub fn granted_scopes(

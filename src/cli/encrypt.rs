@@ -29,7 +29,7 @@ pub fn run(config_path: &Path, secret: &str) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     if let MasterKeySource::Created(path) = &source {
         eprintln!(
-            "tessera: created the master key {} (mode 0600); keep it with the data, or move it to TESSERA_MASTER_KEY",
+            "tessera: created the master key {} (mode 0600); keep a copy somewhere safe, apart from backups of the data, or move it to TESSERA_MASTER_KEY",
             path.display()
         );
     }

@@ -20,12 +20,20 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     let system = actix_rt::System::new();
     system.block_on(async move {
         let app = Application::build(config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let scheme = if app.context().config().tls.enable_ssl {
+            "https"
+        } else {
+            "http"
+        };
         log::info!(
-            "tessera {} listening: public http://{} intranet http://{}",
+            "tessera {} listening: public {scheme}://{} intranet {scheme}://{}",
             env!("CARGO_PKG_VERSION"),
             app.public_addr(),
             app.intranet_addr()
         );
+        if let Some(redirect) = app.redirect_addr() {
+            log::info!("redirecting plain http://{redirect} to https");
+        }
         app.run_until_stopped().await.map_err(|e| e.to_string())?;
         log::info!("tessera stopped");
         Ok(())

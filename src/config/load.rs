@@ -98,16 +98,21 @@ pub fn load(path: &Path) -> Result<(Config, ConfigSource), ConfigError> {
 
 /// Parses TOML text, applies the environment and validates.
 pub(crate) fn parse_str(text: &str, env: &Env) -> Result<Config, ConfigError> {
-    let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: PathBuf::new(),
-        // toml's message names the key and the line; it never repeats a value it rejected
-        // except for type errors of short scalars, which are not secrets by position.
-        message: redact_values(e.message()) + &span_suffix(text, e.span()),
-    })?;
+    let mut config = parse_toml(text)?;
     apply_env(&mut config, env)?;
     decrypt_secrets(&mut config)?;
     config.validate()?;
     Ok(config)
+}
+
+/// The file's text as typed settings, before the environment, decryption and validation.
+/// Touches nothing outside memory, so fuzzers and property tests can call it freely.
+pub fn parse_toml(text: &str) -> Result<Config, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: PathBuf::new(),
+        // Messages name keys and lines; quoted values are redacted (redact_values).
+        message: redact_values(e.message()) + &span_suffix(text, e.span()),
+    })
 }
 
 /// Decrypts every `CRYPT:` password (SPEC §2). The master key is loaded only if one is

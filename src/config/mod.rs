@@ -6,7 +6,7 @@
 mod load;
 pub mod origins;
 
-pub use load::{load, ConfigError, ConfigSource};
+pub use load::{load, parse_toml, ConfigError, ConfigSource};
 
 use crate::crypto::SecretString;
 use serde::Deserialize;
@@ -417,10 +417,20 @@ impl Config {
             }
         }
         let lp = &self.login_protection;
-        if lp.max_failures == 0 || lp.max_failures_per_address == 0 || lp.window_seconds == 0 {
+        if lp.max_failures == 0
+            || lp.max_failures_per_address == 0
+            || lp.window_seconds == 0
+            || lp.lockout_seconds == 0
+        {
             return Err(invalid(
                 "login_protection",
-                "max_failures, max_failures_per_address and window_seconds must be positive",
+                "max_failures, max_failures_per_address, window_seconds and lockout_seconds must be positive",
+            ));
+        }
+        if self.sessions.idle_timeout_seconds == 0 {
+            return Err(invalid(
+                "sessions.idle_timeout_seconds",
+                "must be positive: 0 would end every browser session at once",
             ));
         }
         if let Err(bad) = origins::OriginMatcher::try_new(&self.cors.allowed_origins) {

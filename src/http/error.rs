@@ -222,7 +222,10 @@ impl From<AuthError> for ApiError {
             },
             AuthError::Busy => ApiError::Busy,
             AuthError::StorageFull => {
-                log::error!("request {}: the disk is full; a write was refused", current_request_id());
+                log::error!(
+                    "request {}: the disk is full; a write was refused",
+                    current_request_id()
+                );
                 ApiError::Unavailable
             }
             AuthError::Locked {

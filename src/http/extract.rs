@@ -37,16 +37,15 @@ enum BodyFormat {
     Form,
 }
 
-fn body_format(req: &HttpRequest, body: &[u8]) -> Result<BodyFormat, ApiError> {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+fn body_format(content_type: Option<&[u8]>, body: &[u8]) -> Result<BodyFormat, ApiError> {
+    let Some(value) = content_type else {
         // curl without -H, or an empty body: guess from the first byte.
         return Ok(match body.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') => BodyFormat::Json,
             _ => BodyFormat::Form,
         });
     };
-    let value = value
-        .to_str()
+    let value = std::str::from_utf8(value)
         .map_err(|_| ApiError::BadRequest("Content-Type is not valid text".into()))?;
     // Parameters are ignored whatever they are, so the doubled `;charset=UTF-8;charset=UTF-8`
     // that Volt MX clients send is fine.
@@ -63,6 +62,47 @@ fn body_format(req: &HttpRequest, body: &[u8]) -> Result<BodyFormat, ApiError> {
         _ if body.is_empty() => Ok(BodyFormat::Form),
         _ => Err(ApiError::UnsupportedMediaType),
     }
+}
+
+/// Parses a request body of the given `Content-Type` (raw header bytes) into `T`, and says
+/// how its parameters may be logged. Pure, so the fuzzer drives it directly.
+pub fn parse_body<T: DeserializeOwned>(
+    content_type: Option<&[u8]>,
+    bytes: &[u8],
+) -> Result<(T, LoggedParams), ApiError> {
+    let value = match body_format(content_type, bytes)? {
+        BodyFormat::Json if bytes.iter().all(u8::is_ascii_whitespace) => {
+            serde_json::Value::Object(Default::default())
+        }
+        BodyFormat::Json => {
+            let value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+            if !value.is_object() {
+                return Err(ApiError::BadRequest(
+                    "the JSON body must be an object".into(),
+                ));
+            }
+            value
+        }
+        BodyFormat::Form => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+                .map_err(|_| ApiError::BadRequest("the form body is malformed".into()))?;
+            let logged = LoggedParams(describe_pairs(
+                pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            ));
+            // Later duplicates win, as with most form parsers.
+            let map: serde_json::Map<String, serde_json::Value> = pairs
+                .into_iter()
+                .map(|(n, v)| (n, serde_json::Value::String(v)))
+                .collect();
+            let parsed = serde_json::from_value(serde_json::Value::Object(map))
+                .map_err(|_| ApiError::BadRequest("a form field has the wrong form".into()))?;
+            return Ok((parsed, logged));
+        }
+    };
+    let logged = LoggedParams(describe_json(&value));
+    let parsed = serde_json::from_value(value).map_err(|e| json_error(&e))?;
+    Ok((parsed, logged))
 }
 
 async fn read_body(
@@ -128,43 +168,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         Box::pin(async move {
             let limit = context(&req)?.config().server.max_body_bytes;
             let bytes = read_body(&req, &mut payload, limit).await?;
-            let value = match body_format(&req, &bytes)? {
-                BodyFormat::Json if bytes.iter().all(u8::is_ascii_whitespace) => {
-                    serde_json::Value::Object(Default::default())
-                }
-                BodyFormat::Json => {
-                    let value: serde_json::Value =
-                        serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
-                    if !value.is_object() {
-                        return Err(ApiError::BadRequest(
-                            "the JSON body must be an object".into(),
-                        ));
-                    }
-                    value
-                }
-                BodyFormat::Form => {
-                    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-                        .map_err(|_| ApiError::BadRequest("the form body is malformed".into()))?;
-                    req.extensions_mut().insert(LoggedParams(describe_pairs(
-                        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                    )));
-                    // Later duplicates win, as with most form parsers.
-                    let map: serde_json::Map<String, serde_json::Value> = pairs
-                        .into_iter()
-                        .map(|(n, v)| (n, serde_json::Value::String(v)))
-                        .collect();
-                    let parsed =
-                        serde_json::from_value(serde_json::Value::Object(map)).map_err(|_| {
-                            ApiError::BadRequest("a form field has the wrong form".into())
-                        })?;
-                    return Ok(Body(parsed));
-                }
-            };
-            req.extensions_mut()
-                .insert(LoggedParams(describe_json(&value)));
-            serde_json::from_value(value)
-                .map(Body)
-                .map_err(|e| json_error(&e))
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes().to_vec());
+            let outcome = parse_body::<T>(content_type.as_deref(), &bytes);
+            if let Ok((_, logged)) = &outcome {
+                req.extensions_mut().insert(logged.clone());
+            }
+            outcome.map(|(body, _)| Body(body))
         })
     }
 }
@@ -251,7 +263,15 @@ fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
     if let Some(token) = claims_header(req.headers()) {
         return Ok(Presented::ClaimsToken(token));
     }
-    // Only a request with no header credentials is cookie-borne (SPEC §8).
+    // Only a request with no header credentials is cookie-borne (SPEC §8), and only on the
+    // intranet listener, where browser sessions live: a browser sends the cookie to every
+    // port of the host, the public listener included.
+    let on_intranet = req
+        .app_data::<Data<Listener>>()
+        .is_some_and(|l| *l.get_ref() == Listener::Intranet);
+    if !on_intranet {
+        return Ok(Presented::Nothing);
+    }
     Ok(match req.cookie(browser::COOKIE) {
         Some(cookie) => Presented::Session {
             cookie: SecretString::new(cookie.value()),

@@ -184,18 +184,24 @@ fn client_of(
     form: Option<(Option<String>, Option<SecretString>)>,
 ) -> Result<OAuthClient, ApiError> {
     let realm = ctx.config().server.realm.clone();
+    let address = req.peer_addr().map(|a| a.ip());
     if let Some((id, secret)) = basic_credentials(req.headers())? {
-        let client = clients::authenticate(ctx, &form_decoded(&id), &form_decoded(secret.expose()))
-            .map_err(|e| match e {
-                AuthError::InvalidClient => ApiError::InvalidClient { realm: Some(realm) },
-                other => other.into(),
-            })?;
+        let client = clients::authenticate_from(
+            ctx,
+            &form_decoded(&id),
+            &form_decoded(secret.expose()),
+            address,
+        )
+        .map_err(|e| match e {
+            AuthError::InvalidClient => ApiError::InvalidClient { realm: Some(realm) },
+            other => other.into(),
+        })?;
         note_caller(req, &format!("client:{}", client.id));
         return Ok(client);
     }
     match form {
         Some((Some(id), Some(secret))) => {
-            let client = clients::authenticate(ctx, &id, secret.expose())?;
+            let client = clients::authenticate_from(ctx, &id, secret.expose(), address)?;
             note_caller(req, &format!("client:{}", client.id));
             Ok(client)
         }

@@ -109,3 +109,111 @@ async fn a_success_clears_the_users_count() {
     }
     assert_eq!(app.login("alice", PASSWORD).await.status(), 200);
 }
+
+#[actix_rt::test]
+async fn a_locked_address_is_refused_even_with_the_right_static_credentials() {
+    let (app, _path) = crate::config_helpers::spawn_from_file(
+        "[server]\nusername = \"gateway\"\npassword = \"gateway-pass-1\"\n\n\
+         [login_protection]\nmax_failures_per_address = 3\n",
+    )
+    .await;
+    for user in ["a", "b", "c"] {
+        assert_eq!(app.login(user, "guess").await.status(), 401);
+    }
+
+    let res = app
+        .client
+        .post(format!("{}/oauth2/introspect", app.intranet))
+        .basic_auth("gateway", Some("gateway-pass-1"))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(res.status(), 429);
+}
+
+#[actix_rt::test]
+async fn failed_client_authentication_at_the_token_endpoint_counts_for_the_address() {
+    let app = spawn_app_with(|c| c.login_protection.max_failures_per_address = 3).await;
+    let (client_id, secret) = crate::admin_helpers::create_client(&app, "svc", &[]).await;
+    for _ in 0..3 {
+        let res = app
+            .client
+            .post(format!("{}/oauth2/token", app.public))
+            .basic_auth(&client_id, Some("tsc_wrong"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 401);
+    }
+
+    let right = app
+        .client
+        .post(format!("{}/oauth2/token", app.public))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(right.status(), 429);
+}
+
+#[actix_rt::test]
+async fn the_browser_session_cookie_counts_only_on_the_intranet_listener() {
+    let app = spawn_app().await;
+    let signed_in = app
+        .client
+        .post(format!("{}/api/v1/session", app.intranet))
+        .json(&serde_json::json!({"userid": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+
+    let introspect = |base: String| {
+        let cookie = cookie.clone();
+        let client = app.client.clone();
+        async move {
+            client
+                .post(format!("{base}/oauth2/introspect"))
+                .header("Cookie", cookie)
+                .header("X-CSRF-TOKEN", "irrelevant")
+                .form(&[("token", "x")])
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+
+    assert_eq!(introspect(app.public.clone()).await, 401);
+    assert_ne!(
+        introspect(app.intranet.clone()).await,
+        401,
+        "the cookie is a caller there"
+    );
+}
+
+#[test]
+fn zero_lockout_or_idle_timeout_is_refused_at_load() {
+    for text in [
+        "[login_protection]\nlockout_seconds = 0\n",
+        "[sessions]\nidle_timeout_seconds = 0\n",
+    ] {
+        let err = tessera::config::parse_toml(text)
+            .and_then(|mut c| c.validate().map(|_| c))
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("config key"), "{err}");
+    }
+}
