@@ -125,6 +125,7 @@ impl Application {
         };
 
         watch_config(context.clone());
+        sweep_periodically(context.clone());
         Ok(Self {
             public_addr,
             intranet_addr,
@@ -171,6 +172,29 @@ impl Application {
             futures_util::future::join3(self.public, self.intranet, redirect).await;
         public.and(intranet).and(redirect)
     }
+}
+
+/// How often ended sessions, expired tokens and stale revocation markers are swept, and how
+/// long a revoked session is kept first (a replay of its tokens answers 401 either way).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+const KEEP_REVOKED: time::Duration = time::Duration::hours(1);
+
+/// Keeps the store from growing with every session it ever served (issue 7).
+fn sweep_periodically(ctx: Data<Context>) {
+    actix_rt::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.tick().await; // the first tick is immediate; the start is busy enough
+        loop {
+            tick.tick().await;
+            let (store, now) = (ctx.store.clone(), ctx.now());
+            match tokio::task::spawn_blocking(move || store.sweep(now, KEEP_REVOKED)).await {
+                Ok(Ok(swept)) if swept != Default::default() => log::info!("swept {swept:?}"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => log::warn!("sweeping the store failed: {e}"),
+                Err(e) => log::warn!("the sweep task failed: {e}"),
+            }
+        }
+    });
 }
 
 /// One listener: its routes, the shared middleware, TLS when configured.

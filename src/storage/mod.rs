@@ -160,6 +160,15 @@ pub trait PairStore {
     fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError>;
 }
 
+/// What a sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+    pub revocations: u64,
+    pub pairs: u64,
+}
+
 /// Whole-store snapshots (SPEC §10).
 pub trait BackupStore {
     /// Writes a consistent snapshot of every record; mutations wait while it is taken.
@@ -169,6 +178,12 @@ pub trait BackupStore {
     fn import(&self, input: &mut dyn std::io::BufRead) -> Result<u64, StoreError>;
     /// Whether the store holds no record at all.
     fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Removes what can no longer matter at `now`: sessions past their absolute end, or
+    /// revoked more than `keep_revoked` ago, with all their refresh tokens; refresh tokens past
+    /// their own expiry; revocation markers of tokens that have expired anyway; expired
+    /// AccessToken pairs. Live records are never touched.
+    fn sweep(&self, now: OffsetDateTime, keep_revoked: time::Duration)
+        -> Result<Swept, StoreError>;
     /// Checks the store's consistency: every record decodes, every refresh token has its
     /// session, every index entry its record, every API key its application, every pair its
     /// client. Returns what is wrong, one line each; empty when all is well.

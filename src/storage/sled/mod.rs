@@ -4,6 +4,7 @@
 mod apps;
 mod check;
 mod group_commit;
+mod sweep;
 
 use super::records::{decode, encode, RefreshRecord, SessionRecord, SigningKeyRecord, UserRecord};
 use super::{
@@ -513,6 +514,14 @@ impl super::BackupStore for SledStore {
 
     fn check(&self) -> Result<Vec<String>, StoreError> {
         check::run(self)
+    }
+
+    fn sweep(
+        &self,
+        now: OffsetDateTime,
+        keep_revoked: time::Duration,
+    ) -> Result<super::Swept, StoreError> {
+        sweep::run(self, now, keep_revoked)
     }
 }
 

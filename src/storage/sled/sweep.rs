@@ -1,0 +1,158 @@
+//! Sweeping what can no longer matter, so the store stops growing with the sessions it has
+//! served (issue 7 soak). Refresh tokens go before their sessions: a sweep cut short leaves
+//! sessions without tokens, never tokens without their session.
+
+use super::{backend, SledStore};
+use crate::domain::{AccessPair, RefreshTokenRecord, Session};
+use crate::storage::records::{decode, PairRecord, RefreshRecord, SessionRecord};
+use crate::storage::{StoreError, Swept};
+use std::collections::HashSet;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+pub(super) fn run(
+    store: &SledStore,
+    now: OffsetDateTime,
+    keep_revoked: Duration,
+) -> Result<Swept, StoreError> {
+    let _gate = store.gate();
+    let mut swept = Swept::default();
+
+    let mut ended: HashSet<Uuid> = HashSet::new();
+    let mut ended_index = Vec::new();
+    for item in store.sessions.iter() {
+        let (key, bytes) = item.map_err(backend)?;
+        let Ok(session) = decode::<SessionRecord>("sessions", &bytes).and_then(Session::try_from)
+        else {
+            continue; // `tessera check` reports what does not decode; a sweep leaves it be.
+        };
+        let over = session.expires_at <= now
+            || session
+                .revoked_at
+                .is_some_and(|at| at + keep_revoked <= now);
+        if over {
+            ended.insert(session.id.0);
+            let mut index = session.userid.as_str().as_bytes().to_vec();
+            index.push(0);
+            index.extend_from_slice(&key);
+            ended_index.push((key.to_vec(), index));
+        }
+    }
+
+    for item in store.refresh_tokens.iter() {
+        let (key, bytes) = item.map_err(backend)?;
+        let Ok(token) = decode::<RefreshRecord>("refresh_tokens", &bytes)
+            .and_then(RefreshTokenRecord::try_from)
+        else {
+            continue;
+        };
+        if ended.contains(&token.session.0) || token.expires_at <= now {
+            store.refresh_tokens.remove(key).map_err(backend)?;
+            swept.refresh_tokens += 1;
+        }
+    }
+    for (key, index) in ended_index {
+        store.user_sessions.remove(index).map_err(backend)?;
+        store.sessions.remove(key).map_err(backend)?;
+        swept.sessions += 1;
+    }
+
+    for item in store.revoked_jti.iter() {
+        let (key, bytes) = item.map_err(backend)?;
+        let until = <[u8; 8]>::try_from(bytes.as_ref()).map(i64::from_be_bytes);
+        if until.is_ok_and(|t| t <= now.unix_timestamp()) {
+            store.revoked_jti.remove(key).map_err(backend)?;
+            swept.revocations += 1;
+        }
+    }
+
+    for item in store.pairs.iter() {
+        let (key, bytes) = item.map_err(backend)?;
+        let Ok(pair) = decode::<PairRecord>("pairs", &bytes).and_then(AccessPair::try_from) else {
+            continue;
+        };
+        if pair.expires_at <= now {
+            let mut index = pair.client_id.as_bytes().to_vec();
+            index.extend_from_slice(pair.id.as_bytes());
+            store.client_pairs.remove(index).map_err(backend)?;
+            store.pairs.remove(key).map_err(backend)?;
+            swept.pairs += 1;
+        }
+    }
+    drop(_gate);
+    if swept != Swept::default() {
+        store.durable()?;
+    }
+    Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{Session, SessionId, UserId};
+    use crate::storage::sled::SledStore;
+    use crate::storage::{BackupStore, RevocationStore, SessionStore, UserStore};
+    use time::{Duration, OffsetDateTime};
+
+    fn session(now: OffsetDateTime, ttl: Duration) -> Session {
+        Session {
+            id: SessionId(uuid::Uuid::new_v4()),
+            userid: UserId::parse("alice").expect("valid"),
+            provider: None,
+            domain: None,
+            created_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn what_has_ended_goes_and_what_lives_stays() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store
+            .create_user(&crate::storage::contract::user("alice"))
+            .expect("user");
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid");
+        let short = session(t0, Duration::hours(1));
+        let long = session(t0, Duration::days(30));
+        let revoked = session(t0, Duration::days(30));
+        let (_, short_token) = crate::tokens::refresh::mint(&short, t0, Duration::days(14));
+        let (_, long_token) = crate::tokens::refresh::mint(&long, t0, Duration::days(14));
+        let (_, revoked_token) = crate::tokens::refresh::mint(&revoked, t0, Duration::days(14));
+        store.create_session(&short, &short_token).expect("create");
+        store.create_session(&long, &long_token).expect("create");
+        store
+            .create_session(&revoked, &revoked_token)
+            .expect("create");
+        store.revoke_session(revoked.id, t0).expect("revoke");
+        store
+            .revoke_token_id("old-jti", t0 + Duration::minutes(15))
+            .expect("revoke");
+        store
+            .revoke_token_id("live-jti", t0 + Duration::days(1))
+            .expect("revoke");
+
+        let later = t0 + Duration::hours(2);
+        let swept = store.sweep(later, Duration::hours(1)).expect("sweep");
+
+        assert_eq!(
+            swept.sessions, 2,
+            "the expired one and the one revoked over an hour ago"
+        );
+        assert_eq!(swept.refresh_tokens, 2);
+        assert_eq!(swept.revocations, 1);
+        assert!(store.get_session(long.id).expect("get").is_some());
+        assert!(store
+            .get_refresh_token(long_token.id)
+            .expect("get")
+            .is_some());
+        assert!(store.get_session(short.id).expect("get").is_none());
+        assert!(store.is_token_id_revoked("live-jti").expect("read"));
+        assert!(!store.is_token_id_revoked("old-jti").expect("read"));
+        assert_eq!(store.check().expect("check"), Vec::<String>::new());
+        assert_eq!(
+            store.sweep(later, Duration::hours(1)).expect("sweep"),
+            Default::default()
+        );
+    }
+}
