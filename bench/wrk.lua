@@ -13,9 +13,10 @@
 --
 -- Refresh tokens are single-use, so the refresh scenario chains: every response carries the
 -- next token of its session, which goes back into the thread's pool and is used by the next
--- request that the thread sends. A thread starts with as many tokens as it has connections, so
--- each connection in effect refreshes one session over and over; a failed refresh loses its
--- chain (and shows up as a non-2xx count).
+-- request that the thread sends. A thread needs a token per connection plus one: wrk 4.1 calls
+-- request() once per thread before it connects and drops the result, so load.sh mints
+-- connections + threads tokens. A failed refresh loses its chain; the connection then sends a
+-- token that fails at once, so a lost chain shows up as a large non-2xx count.
 --
 -- Every run ends with one line for load.sh:
 --   RESULT scenario=… requests=… seconds=… rps=… p50_ms=… p99_ms=… max_ms=… non2xx=… socket_errors=…

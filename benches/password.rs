@@ -71,5 +71,21 @@ fn argon2id_verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, argon2id_verify);
+/// Building the hasher computes the dummy hash for unknown users: one full argon2id hash, paid
+/// at every start before the listeners are bound (it is part of start-to-healthy).
+fn hasher_new(c: &mut Criterion) {
+    let config = PasswordsConfig::default();
+    let mut group = c.benchmark_group("password_hasher");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("new_with_dummy_hash", |b| {
+        b.iter(|| PasswordHasher::new(&config).expect("hasher"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, argon2id_verify, hasher_new);
 criterion_main!(benches);

@@ -152,5 +152,45 @@ fn secret(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, claims_jwt, access_jwt, preamble, secret);
+/// Reference points for the EdDSA figures above: ed25519-dalek itself, with the key parsed once
+/// and kept, against parsing the PKCS#8 key before every signature as `jsonwebtoken::encode`
+/// does (its rust_crypto signer is built from the DER on each call), over a message of a
+/// claims token's size.
+fn ed25519_reference(c: &mut Criterion) {
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    use ed25519_dalek::{Signer, Verifier};
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let der = key.to_pkcs8_der().expect("pkcs8");
+    let public = key.verifying_key();
+    let message = vec![b'x'; 330];
+    let signature = key.sign(&message);
+    let mut group = quick(c, "ed25519_reference");
+    group.bench_function("sign/key_kept", |b| {
+        b.iter(|| key.sign(black_box(&message)))
+    });
+    group.bench_function("sign/key_parsed_each_time", |b| {
+        b.iter(|| {
+            ed25519_dalek::SigningKey::from_pkcs8_der(der.as_bytes())
+                .expect("key")
+                .sign(black_box(&message))
+        })
+    });
+    group.bench_function("verify/key_kept", |b| {
+        b.iter(|| {
+            public
+                .verify(black_box(&message), &signature)
+                .expect("verifies")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    claims_jwt,
+    access_jwt,
+    preamble,
+    secret,
+    ed25519_reference
+);
 criterion_main!(benches);

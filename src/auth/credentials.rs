@@ -116,7 +116,11 @@ pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
         .last_used_at
         .is_none_or(|t| now - t >= KEY_USE_RESOLUTION)
     {
-        ctx.store.record_api_key_use(key.id, now)?;
+        // Bookkeeping: a store that cannot take the write (a full disk) must not fail a
+        // check that only reads.
+        if let Err(e) = ctx.store.record_api_key_use(key.id, now) {
+            log::warn!("could not note the use of API key {}: {e}", key.id);
+        }
     }
     Ok(Some(key))
 }

@@ -103,8 +103,21 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// 405 with `Allow` (RFC 9110 §15.5.6): the methods [`ROUTES`] serves on this path here.
+async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::http::header::{HeaderValue, ALLOW};
+    let here = req.app_data::<web::Data<Listener>>().map(|l| *l.get_ref());
+    let pattern = req.match_pattern().unwrap_or_default();
+    let allow: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, path, on)| *path == pattern && (*on == Both || here.is_none_or(|h| h == *on)))
+        .map(|(method, _, _)| *method)
+        .collect();
+    let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+    if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
 }
 
 fn resource(path: &str) -> actix_web::Resource {

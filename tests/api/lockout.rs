@@ -212,8 +212,7 @@ fn zero_lockout_or_idle_timeout_is_refused_at_load() {
     ] {
         let err = tessera::config::parse_toml(text)
             .and_then(|mut c| c.validate().map(|_| c))
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(err.to_string().contains("config key"), "{err}");
     }
 }

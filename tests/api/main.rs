@@ -44,3 +44,8 @@ mod sessions;
 // Issue 7: hostile tokens over HTTP and property tests of the parsers.
 mod jwt_attacks;
 mod proptests;
+
+// Issue 7: crashes, a full disk and concurrency (the failure side).
+mod concurrency;
+mod crash;
+mod disk_full;

@@ -180,6 +180,7 @@ pub async fn patch_key(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshKey {
+    #[serde(default, deserialize_with = "super::whole_number")]
     grace_seconds: Option<u64>,
 }
 

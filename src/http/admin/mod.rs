@@ -36,6 +36,27 @@ pub fn path_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(text).map_err(|_| ApiError::NotFound)
 }
 
+/// An optional count in a JSON body: JSON Schema's `integer` admits `300.0` as well as `300`
+/// (openapi.yaml says `integer`), so a whole number written with a fraction is taken too.
+pub fn whole_number<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(Some(n));
+    }
+    // Whole floats in 0..=2^53 (where every whole number is exact) only; else the wrong type.
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) => {
+            Ok(Some(f as u64))
+        }
+        _ => Err(serde::de::Error::custom("expected a whole number")),
+    }
+}
+
 /// For PATCH bodies: an absent field is `None`, `null` is `Some(None)`.
 pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

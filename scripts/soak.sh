@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The soak test (issue 7): a release tessera on loopback under a mixed load — logins,
+# refreshes, introspections, API key checks, client_credentials, revocations and logouts,
+# from scripts/soak_load.py — for SOAK_MINUTES (default 30), sampled every SOAK_SAMPLE_SECONDS
+# (default 10): resident memory (VmRSS), open file descriptors, data dir size, and the load's
+# response counts.
+#
+# It fails (exit 1) on any 5xx, or if RSS grows more than SOAK_MAX_RSS_GROWTH percent
+# (default 10) between the end of the warm-up (the first fifth of the run, at least 30 s) and
+# the end. Each RSS figure is the median of three samples, so one sample taken while a
+# password hash holds its memory does not decide. Connection errors, unexpected 4xx and
+# wrong answers are reported, and so is the data dir trend: tessera sweeps ended sessions and
+# expired tokens every 10 minutes (SWEEP_EVERY in src/app.rs, revoked sessions kept an hour),
+# so only a run well past 10 minutes can show disk use levelling off.
+#
+# Tokens are short-lived here (claims and refresh tokens 2 min, sessions 5 min) so that
+# expiry, and the sweeping of what expired, happens within the run. argon2id is cheap
+# (SOAK_ARGON2_KIB, default 1024 KiB) so that logins are not all the CPU of a small machine.
+#
+# SOAK_MIX=read runs a mix that writes nothing to the store after one login per client
+# (introspections and key checks): RSS that still grows then is a leak, not the store.
+#
+#   SOAK_MINUTES=3 scripts/soak.sh
+set -euo pipefail
+
+minutes="${SOAK_MINUTES:-30}"
+sample="${SOAK_SAMPLE_SECONDS:-10}"
+threads="${SOAK_THREADS:-8}"
+max_growth="${SOAK_MAX_RSS_GROWTH:-10}"
+argon2_kib="${SOAK_ARGON2_KIB:-1024}"
+mix="${SOAK_MIX:-mixed}"
+admin_password="soak-admin-password"
+static_user="soak-gateway"
+static_password="soak-gateway-password"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo build --release --locked --bin tessera
+bin="$root/target/release/tessera"
+
+work="$(mktemp -d -t tessera-soak.XXXXXX)"
+data="$work/data"
+samples="$work/samples.tsv"
+server_pid=""
+load_pid=""
+cleanup() {
+    [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/tessera.toml" <<EOF
+[server]
+bind = "127.0.0.1:0"
+admin_bind = "127.0.0.1:0"
+data_dir = "$data"
+username = "$static_user"
+password = "$static_password"
+
+[tokens]
+claims_ttl_seconds = 120
+refresh_ttl_seconds = 120
+session_max_age_seconds = 300
+access_token_ttl_seconds = 120
+
+[passwords]
+argon2_memory_kib = $argon2_kib
+argon2_iterations = 1
+
+[login_protection]
+max_failures = 1000000
+max_failures_per_address = 1000000
+EOF
+
+# The access log would be a line per request; everything else is kept.
+TESSERA_ADMIN_PASSWORD="$admin_password" RUST_LOG="info,tessera::access=warn" \
+    "$bin" --config "$work/tessera.toml" serve 2>"$work/server.log" &
+server_pid=$!
+
+public="" intranet=""
+for _ in $(seq 1 300); do
+    line="$(grep -m1 'listening: public ' "$work/server.log" || true)"
+    if [ -n "$line" ]; then
+        public="$(sed -E 's/.*listening: public ([^ ]+) .*/\1/' <<<"$line")"
+        intranet="$(sed -E 's/.* intranet ([^ ]+).*/\1/' <<<"$line")"
+        break
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; echo "soak: tessera exited" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$public" ] || { cat "$work/server.log"; echo "soak: tessera did not listen" >&2; exit 1; }
+echo "soak: tessera pid $server_pid, public $public, intranet $intranet, $minutes min, $threads clients, $mix mix"
+
+seconds=$((minutes * 60))
+python3 "$root/scripts/soak_load.py" --public "$public" --intranet "$intranet" \
+    --admin-password "$admin_password" --static-user "$static_user" \
+    --static-password "$static_password" --seconds "$seconds" --threads "$threads" \
+    --stats "$work/stats.json" --mix "$mix" >"$work/load.out" 2>&1 &
+load_pid=$!
+
+stat_of() { # a field of the load's stats file, 0 until it exists
+    python3 - "$work/stats.json" "$1" <<'EOF' 2>/dev/null || echo 0
+import json, sys
+stats = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2], {}, stats))
+EOF
+}
+
+printf 't_s\trss_kb\tfds\tdata_bytes\trequests\t5xx\n' >"$samples"
+start=$(date +%s)
+max_samples=$((seconds / sample + 30))
+for _ in $(seq 1 "$max_samples"); do
+    kill -0 "$load_pid" 2>/dev/null || break
+    kill -0 "$server_pid" 2>/dev/null || { echo "soak: tessera died" >&2; break; }
+    sleep "$sample"
+    kill -0 "$server_pid" 2>/dev/null || { echo "soak: tessera died" >&2; break; }
+    # A sample taken after the load ended would measure an idle server.
+    kill -0 "$load_pid" 2>/dev/null || break
+    t=$(($(date +%s) - start))
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
+    fds=$(ls "/proc/$server_pid/fd" | wc -l)
+    size=$(du -sb "$data" | cut -f1)
+    requests=$(stat_of 'requests')
+    errors=$(stat_of 'classes["5xx"]')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$fds" "$size" "$requests" "$errors" >>"$samples"
+    printf 'soak [%5ss] rss %8s kB  fds %4s  data %11s B  requests %9s  5xx %s\n' \
+        "$t" "$rss" "$fds" "$size" "$requests" "$errors"
+done
+wait "$load_pid" || { cat "$work/load.out"; echo "soak: the load failed" >&2; exit 1; }
+load_pid=""
+server_alive=1
+kill -0 "$server_pid" 2>/dev/null || server_alive=0
+
+logged=$(grep -c 'ERROR' "$work/server.log" || true)
+echo "server log: $logged ERROR lines"
+grep -m5 'ERROR' "$work/server.log" || true
+
+python3 - "$samples" "$work/stats.json" "$seconds" "$max_growth" "$server_alive" <<'EOF'
+import json, statistics, sys
+
+samples_path, stats_path, seconds, max_growth, alive = sys.argv[1:]
+rows = [line.split("\t") for line in open(samples_path).read().splitlines()[1:]]
+rows = [[int(x) for x in row] for row in rows]
+stats = json.load(open(stats_path))
+classes = stats["classes"]
+failed = []
+
+print("\n== soak summary ==")
+print(f"duration: {stats['elapsed_seconds']} s, requests: {stats['requests']} "
+      f"({stats['requests'] / max(stats['elapsed_seconds'], 1):.0f}/s)")
+print("responses: " + ", ".join(f"{k} {v}" for k, v in classes.items()))
+for op, counts in sorted(stats["by_op"].items()):
+    print(f"  {op:20} " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
+for example in stats["examples"]:
+    print(f"  e.g. {example}")
+if classes["5xx"]:
+    failed.append(f"{classes['5xx']} responses were 5xx")
+if alive != "1":
+    failed.append("tessera died during the soak")
+
+if len(rows) < 6:
+    failed.append(f"only {len(rows)} samples: too short a run to judge")
+else:
+    warmup = max(30, int(seconds) // 5)
+    after = [r for r in rows if r[0] >= warmup] or rows[-3:]
+    base = statistics.median(r[1] for r in after[:3])
+    end = statistics.median(r[1] for r in rows[-3:])
+    growth = (end - base) / base * 100
+    print(f"RSS: {rows[0][1]} kB at the first sample, {base:.0f} kB after the {warmup} s warm-up, "
+          f"{end:.0f} kB at the end: {growth:+.1f}% (limit {max_growth}%); "
+          f"max {max(r[1] for r in rows)} kB")
+    if growth > float(max_growth):
+        failed.append(f"RSS grew {growth:.1f}% after the warm-up")
+    fds = [r[2] for r in rows]
+    print(f"file descriptors: min {min(fds)}, max {max(fds)}, "
+          f"after the warm-up min {min(r[2] for r in after)}, max {max(r[2] for r in after)}")
+    sizes = [(r[0], r[3]) for r in rows]
+    quarter = max(1, len(sizes) // 4)
+    marks = [sizes[0], sizes[quarter], sizes[2 * quarter], sizes[3 * quarter], sizes[-1]]
+    print("data dir: " + ", ".join(f"{b / 1e6:.1f} MB at {t} s" for t, b in marks))
+    half = len(sizes) // 2
+    def rate(part):
+        (t0, b0), (t1, b1) = part[0], part[-1]
+        return (b1 - b0) / max(t1 - t0, 1) * 60 / 1e6
+    print(f"data dir growth: {rate(sizes[:half + 1]):.2f} MB/min in the first half, "
+          f"{rate(sizes[half:]):.2f} MB/min in the second "
+          "(levelling off would show a falling rate)")
+
+if failed:
+    print("SOAK FAILED: " + "; ".join(failed))
+    sys.exit(1)
+print("SOAK PASSED")
+EOF
