@@ -84,6 +84,9 @@ impl SledStore {
         create_private_dir(dir)?;
         let db = sled::Config::new()
             .path(dir.join("store"))
+            // sled caches up to 1 GiB by default and the soak test watched RSS follow it;
+            // 64 MiB keeps the working set of a busy server and a bounded footprint.
+            .cache_capacity(64 * 1024 * 1024)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
