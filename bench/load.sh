@@ -305,11 +305,13 @@ run_wrk health health "$CONNECTIONS" "$THREADS"
 
 # The raw argon2id rate at the server's parameters on every core, right before and right
 # after the login run; the higher of the two is login's baseline (the stricter ratio).
+# The bench config leaves [passwords] at its defaults; these are they.
+ARGON2_PARAMS=(--m-kib 19456 --t 2 --p 1)
 argon2_raw() { # NAME
   local line
   LOAD[$1]=$(loadavg)
   line=$(timeout $((DURATION + 60)) "$WORK/bin/argon2_rate" --threads "$(nproc)" \
-    --seconds "$DURATION" --m-kib 19456 --t 2 --p 1 | grep '^ARGON2_RATE') || die "argon2_rate failed"
+    --seconds "$DURATION" "${ARGON2_PARAMS[@]}" | grep '^ARGON2_RATE') || die "argon2_rate failed"
   RPS[$1]=$(field verifies_per_s "$line")
   printf '%-22s %10s verifies/s on %s threads  (load %s)\n' "$1" "${RPS[$1]}" "$(nproc)" \
     "${LOAD[$1]}" >&2
@@ -369,6 +371,11 @@ for name in flood_login flood_health flood_introspect; do
   NON2XX[$name]=$(field non2xx "$line")
   LOAD[$name]=${LOAD[flood]}
 done
+# Logins the flood got through (200s), per second: hashing throughput while excess is refused.
+line=$(grep '^RESULT' "$WORK/wrk-flood_login.txt")
+RPS[flood_login_ok]=$(awk -v n="$(field requests "$line")" -v e="$(field non2xx "$line")" \
+  -v s="$(field seconds "$line")" 'BEGIN { printf "%.1f", (n - e) / s }')
+LOAD[flood_login_ok]=${LOAD[flood]}
 PROBE_SUMMARY=$(awk '{ n[$1]++; if ($2 > max[$1]) max[$1] = $2 }
   END { for (c in n) printf "%s×%d (max %.3f s) ", c, n[c], max[c] }' "$PROBES")
 echo "login probes during the flood: $PROBE_SUMMARY" >&2
@@ -439,7 +446,8 @@ SLOTS=$(nproc)
   echo
   echo "login flood (${FLOOD_CONNECTIONS} connections of logins; 4 each of health and introspect beside):"
   RSS_AFTER[flood_login]=$(mib "$FLOOD_RSS_KIB")
-  row flood_login argon2_raw "$ARGON2_RATE" "excess: 429/503 quickly" "-"
+  row flood_login - 0 "excess: 429/503 quickly" "-"
+  row flood_login_ok argon2_raw "$ARGON2_RATE" "(200s only)" "-"
   row flood_health health "$H" "p99 < 20 ms" "$(verdict lt "${P99[flood_health]}" 20)"
   row flood_introspect health "$H" "p99 < 20 ms" "$(verdict lt "${P99[flood_introspect]}" 20)"
   echo "single logins timed during the flood (status×count, slowest): $PROBE_SUMMARY"

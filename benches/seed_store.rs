@@ -9,6 +9,8 @@
 //! Sessions belong to the seeded users in turn; each gets K refresh tokens (one at creation,
 //! K-1 rotations, so K-1 are spent as in a long-lived login). API keys are spread over the
 //! seeded apps. Without `--dir` it does nothing (so a plain `cargo bench` skips it).
+//! `--open-only` opens the store, prints how long that took, and exits: the store's share of
+//! start-to-healthy.
 
 #![allow(
     clippy::expect_used,
@@ -38,6 +40,7 @@ struct Options {
     apps: u64,
     api_keys: u64,
     threads: u64,
+    open_only: bool,
 }
 
 fn options() -> Options {
@@ -49,6 +52,7 @@ fn options() -> Options {
         apps: 0,
         api_keys: 0,
         threads: 32,
+        open_only: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -68,6 +72,11 @@ fn options() -> Options {
             "--apps" => number().map(|v| opts.apps = v).is_some(),
             "--api-keys" => number().map(|v| opts.api_keys = v).is_some(),
             "--threads" => number().map(|v| opts.threads = v.max(1)).is_some(),
+            "--open-only" => {
+                opts.open_only = true;
+                i += 1;
+                continue;
+            }
             _ => false,
         };
         i += if known { 2 } else { 1 };
@@ -205,7 +214,15 @@ fn main() {
         println!("seed_store: nothing to do without --dir (see benches/seed_store.rs)");
         return;
     };
+    let opened = Instant::now();
     let store = SledStore::open(&dir).expect("open the data dir (is a server running on it?)");
+    if opts.open_only {
+        println!(
+            "opened the store in {:.1} ms",
+            opened.elapsed().as_secs_f64() * 1000.0
+        );
+        return;
+    }
     let now = SystemClock.now();
     let start = Instant::now();
     seed_users(&store, &opts, now);
