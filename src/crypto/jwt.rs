@@ -5,13 +5,19 @@ use crate::config::SigningAlg;
 use crate::domain::StoredSigningKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use rand::rngs::OsRng;
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use time::OffsetDateTime;
+
+/// The most verified tokens a key set remembers (about 80 bytes each). Past it, expired entries
+/// are dropped, and if that frees nothing the whole memory is forgotten and refills.
+const MAX_VERIFIED: usize = 50_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -25,11 +31,51 @@ pub enum KeyError {
     Sign(String),
 }
 
+/// A private key parsed once, when the ring is built, rather than on every signature
+/// (jsonwebtoken's `encode` re-parses the DER and re-derives the public key each time, which
+/// more than doubles the cost of an Ed25519 signature).
+enum Signer {
+    Ed25519(Box<ed25519_dalek::SigningKey>),
+    Es256(Box<p256::ecdsa::SigningKey>),
+    Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+    Hs256(Hmac<Sha256>),
+}
+
+impl Signer {
+    /// The JWS signature (RFC 7515 §5.1, RFC 7518 §3) over `message`, raw bytes.
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Ed25519(key) => {
+                use ed25519_dalek::Signer as _;
+                key.sign(message).to_bytes().to_vec()
+            }
+            Self::Es256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                // RFC 7518 §3.4: R || S, 32 bytes each (RFC 6979 deterministic nonces).
+                let signature: p256::ecdsa::Signature = key.sign(message);
+                signature.to_bytes().to_vec()
+            }
+            Self::Rs256(key) => {
+                use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
+                // Blinded with fresh randomness on every signature.
+                key.sign_with_rng(&mut OsRng, message).to_vec()
+            }
+            Self::Hs256(mac) => {
+                let mut mac = mac.clone();
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+        }
+    }
+}
+
 /// One usable key: what signs, what verifies, and what is published.
 pub struct SigningKey {
     pub kid: String,
     pub alg: Algorithm,
-    encoding: EncodingKey,
+    /// The JWA name written into the `alg` header.
+    alg_name: &'static str,
+    signer: Signer,
     decoding: DecodingKey,
     /// The public JWK; `None` for HS256, whose key is never published.
     jwk: Option<Value>,
@@ -47,7 +93,7 @@ impl SigningKey {
             kid: stored.kid.clone(),
             reason,
         };
-        let (alg, encoding, decoding, jwk) = match stored.alg.as_str() {
+        let (alg, signer, decoding, jwk) = match stored.alg.as_str() {
             "EdDSA" => {
                 use ed25519_dalek::pkcs8::DecodePrivateKey;
                 let key = ed25519_dalek::SigningKey::from_pkcs8_der(&stored.private)
@@ -58,7 +104,7 @@ impl SigningKey {
                 let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": x});
                 (
                     Algorithm::EdDSA,
-                    EncodingKey::from_ed_der(&stored.private),
+                    Signer::Ed25519(Box::new(key)),
                     decoding,
                     Some(jwk),
                 )
@@ -77,7 +123,7 @@ impl SigningKey {
                 let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y});
                 (
                     Algorithm::ES256,
-                    EncodingKey::from_ec_der(&stored.private),
+                    Signer::Es256(Box::new(key)),
                     decoding,
                     Some(jwk),
                 )
@@ -92,7 +138,7 @@ impl SigningKey {
                 let jwk = json!({"kty": "RSA", "n": B64URL.encode(&n), "e": B64URL.encode(&e)});
                 (
                     Algorithm::RS256,
-                    EncodingKey::from_rsa_der(&stored.private),
+                    Signer::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key))),
                     decoding,
                     Some(jwk),
                 )
@@ -101,9 +147,11 @@ impl SigningKey {
                 if stored.private.len() < 32 {
                     return Err(invalid("HS256 secret shorter than 32 bytes".into()));
                 }
+                let mac = <Hmac<Sha256> as Mac>::new_from_slice(&stored.private)
+                    .map_err(|e| invalid(e.to_string()))?;
                 (
                     Algorithm::HS256,
-                    EncodingKey::from_secret(&stored.private),
+                    Signer::Hs256(mac),
                     DecodingKey::from_secret(&stored.private),
                     None,
                 )
@@ -116,10 +164,17 @@ impl SigningKey {
             jwk["use"] = json!("sig");
             jwk
         });
+        let alg_name = match alg {
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::ES256 => "ES256",
+            Algorithm::RS256 => "RS256",
+            _ => "HS256",
+        };
         Ok(Self {
             kid: stored.kid.clone(),
             alg,
-            encoding,
+            alg_name,
+            signer,
             decoding,
             jwk,
             created_at: stored.created_at,
@@ -163,9 +218,58 @@ pub fn generate(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredSigningKey
     })
 }
 
-struct KeySet {
+/// The keys of one moment, and the tokens verified with them. A rotation builds a new set, so
+/// the memory of verified tokens never outlives the keys that verified them.
+pub struct KeySet {
     active: Arc<SigningKey>,
     by_kid: HashMap<String, Arc<SigningKey>>,
+    /// Fingerprints of tokens whose signature and fixed claims were verified with these keys,
+    /// each with the token's `exp` (unix seconds). Issue 6: a service introspects the same
+    /// claims token many times, and a public-key verification costs tens of microseconds.
+    verified: RwLock<HashMap<[u8; 32], i64>>,
+}
+
+impl KeySet {
+    pub fn get(&self, kid: &str) -> Option<&Arc<SigningKey>> {
+        self.by_kid.get(kid)
+    }
+
+    /// Whether the token with this fingerprint was verified with these keys and has not
+    /// expired (`now` in unix seconds).
+    pub fn recall(&self, fingerprint: &[u8; 32], now: i64) -> bool {
+        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
+        verified.get(fingerprint).is_some_and(|&exp| now < exp)
+    }
+
+    /// Notes a token verified in full, until its `exp`.
+    pub fn remember(&self, fingerprint: [u8; 32], exp: i64, now: i64) {
+        if exp <= now {
+            return;
+        }
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= MAX_VERIFIED {
+            verified.retain(|_, &mut e| now < e);
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+        }
+        verified.insert(fingerprint, exp);
+    }
+
+    /// How many verified tokens are remembered (for tests).
+    pub fn remembered(&self) -> usize {
+        self.verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+}
+
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    kid: &'a str,
 }
 
 /// The keys tessera signs and verifies with. Swapped whole on rotation.
@@ -196,7 +300,11 @@ impl KeyRing {
             by_kid.insert(key.kid.clone(), usable);
         }
         let active = active.ok_or(KeyError::NoActiveKey)?;
-        Ok(KeySet { active, by_kid })
+        Ok(KeySet {
+            active,
+            by_kid,
+            verified: RwLock::new(HashMap::new()),
+        })
     }
 
     /// Replaces the whole ring (after a rotation).
@@ -206,7 +314,8 @@ impl KeyRing {
         Ok(())
     }
 
-    fn current(&self) -> Arc<KeySet> {
+    /// The keys as they are now; a verification uses one snapshot from start to end.
+    pub fn current(&self) -> Arc<KeySet> {
         self.set.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -214,14 +323,25 @@ impl KeyRing {
         self.current().by_kid.get(kid).cloned()
     }
 
-    /// Signs `claims` with the active key, with `typ` and `kid` in the header.
+    /// Signs `claims` with the active key as a compact JWS (RFC 7515 §7.1), with `typ`, `alg`
+    /// and `kid` in the header.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
         let key = self.current().active.clone();
-        let mut header = Header::new(key.alg);
-        header.typ = Some(typ.to_string());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| KeyError::Sign(e.to_string()))
+        let header = serde_json::to_vec(&JwsHeader {
+            typ,
+            alg: key.alg_name,
+            kid: &key.kid,
+        })
+        .map_err(|e| KeyError::Sign(e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 520);
+        B64URL.encode_string(&header, &mut token);
+        token.push('.');
+        B64URL.encode_string(&payload, &mut token);
+        let signature = key.signer.sign(token.as_bytes());
+        token.push('.');
+        B64URL.encode_string(&signature, &mut token);
+        Ok(token)
     }
 
     /// The public keys still needed to verify live tokens: every key not retired longer ago

@@ -147,6 +147,66 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_token_still_expires_and_stays_bound_to_its_audience() {
+        let keys = ring();
+        let token = claims(1000).sign(&keys).expect("sign");
+        let check = |t, audience| {
+            ClaimsToken::verify(
+                &keys,
+                &token,
+                "https://id.example",
+                audience,
+                at(t),
+                Expiry::Enforce,
+            )
+        };
+        assert_eq!(keys.current().remembered(), 0);
+        assert_eq!(check(1001, "tessera"), Ok(claims(1000)));
+        assert_eq!(keys.current().remembered(), 1);
+        // The second call is answered from memory, with the same claims.
+        assert_eq!(check(1002, "tessera"), Ok(claims(1000)));
+        assert!(check(1003, "other").is_err());
+        assert_eq!(check(1900, "tessera"), Err(TokenError::Expired));
+        // A token differing in one signature character is not the remembered one.
+        let mut forged = token.clone();
+        let last = forged.pop().expect("non-empty");
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(ClaimsToken::verify(
+            &keys,
+            &forged,
+            "https://id.example",
+            "tessera",
+            at(1001),
+            Expiry::Enforce
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn replacing_the_keys_forgets_what_they_verified() {
+        let old = crate::crypto::jwt::generate(SigningAlg::EdDSA, OffsetDateTime::UNIX_EPOCH)
+            .expect("key");
+        let keys = KeyRing::new(std::slice::from_ref(&old)).expect("ring");
+        let token = claims(1000).sign(&keys).expect("sign");
+        let check = |keys: &KeyRing| {
+            ClaimsToken::verify(
+                keys,
+                &token,
+                "https://id.example",
+                "tessera",
+                at(1001),
+                Expiry::Enforce,
+            )
+        };
+        assert!(check(&keys).is_ok());
+        let new = crate::crypto::jwt::generate(SigningAlg::EdDSA, OffsetDateTime::UNIX_EPOCH)
+            .expect("key");
+        keys.replace(&[new]).expect("replace");
+        assert_eq!(keys.current().remembered(), 0);
+        assert_eq!(check(&keys), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
     fn a_token_from_another_ring_is_unknown() {
         let token = claims(1000).sign(&ring()).expect("sign");
         assert_eq!(
