@@ -1,18 +1,34 @@
-//! The one password hasher (STYLE habit 10): argon2id with the configured cost, run on the
-//! blocking pool behind a semaphore of `max_concurrent_hashes`, so a flood of logins never
-//! stalls the HTTP workers. Unknown users are verified against a dummy hash of the same cost.
+//! The one password hasher (STYLE habit 10): argon2id with the configured cost, on a few
+//! dedicated threads of its own (`max_concurrent_hashes`), so a flood of logins never stalls
+//! the HTTP workers. Unknown users are verified against a dummy hash of the same cost.
+//!
+//! Each hashing thread owns one argon2 working memory, allocated at its first job and reused
+//! for every later one (issue 6). Allocating 19 MiB per verification costs its zeroing, and
+//! glibc keeps freed blocks of that size in its arenas, so RSS grew by the argon2 cost for every
+//! thread that ever hashed. Here the memory is `argon2 memory × threads` by construction.
+//!
+//! The threads run at a lower priority (nice 10 on Linux): when a core is wanted both by a
+//! login and by the HTTP workers, the workers go first, so a flood of logins slows logins, not
+//! introspection. With no other work about, the hashers have the cores to themselves.
 
 use crate::config::PasswordsConfig;
-use crate::crypto::SecretString;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+use crate::crypto::{ct_eq, SecretString};
+use argon2::password_hash::{
+    rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
-/// How many verifications may wait for a slot, per slot, before new ones are turned away.
-/// At ~30 ms a hash this bounds the queueing delay to about a second.
+/// How many verifications may wait for a thread, per thread, before new ones are turned away.
+/// At ~20–30 ms a hash this bounds the queueing delay to about a second.
 const QUEUE_PER_SLOT: usize = 32;
+
+/// The nice value of the hashing threads (0 is normal, 19 the lowest priority).
+#[cfg(target_os = "linux")]
+const HASH_THREAD_NICE: i32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -22,6 +38,28 @@ pub enum HashError {
     Failed(String),
 }
 
+/// One thread's argon2 working memory.
+#[derive(Default)]
+struct Memory {
+    blocks: Vec<Block>,
+}
+
+impl Memory {
+    /// Runs `f` with at least `count` blocks. Up to `keep` blocks (the configured cost) the
+    /// memory is kept for the next job; a stored hash of a higher cost borrows a one-off buffer.
+    fn with<T>(&mut self, count: usize, keep: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        if count > keep {
+            return f(&mut vec![Block::default(); count]);
+        }
+        if self.blocks.len() < keep {
+            self.blocks = vec![Block::default(); keep];
+        }
+        f(&mut self.blocks[..count])
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -29,10 +67,14 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    slots: Semaphore,
-    waiting: AtomicUsize,
-    max_waiting: usize,
-    /// A hash of a random password: the stand-in for users that do not exist.
+    /// Jobs for the hashing threads; they stop when the hasher is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// Jobs queued or running.
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: usize,
+    /// A stand-in PHC string for users that do not exist: the configured cost, a random salt
+    /// and a random output. Verifying against it costs what a real verification costs, and no
+    /// password can match it (nor would a match count).
     dummy: String,
 }
 
@@ -49,28 +91,41 @@ impl PasswordHasher {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let dummy = hash_with(&params, &crate::crypto::random_password(32))?;
+        let dummy = dummy_phc(&params)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..slots {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("tessera-argon2-{n}"))
+                .spawn(move || hashing_thread(&receiver))
+                .map_err(|e| HashError::Failed(format!("cannot start a hashing thread: {e}")))?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                slots: Semaphore::new(slots),
-                waiting: AtomicUsize::new(0),
-                max_waiting: slots * QUEUE_PER_SLOT,
+                jobs: Mutex::new(sender),
+                in_flight: Arc::new(AtomicUsize::new(0)),
+                max_in_flight: slots * (QUEUE_PER_SLOT + 1),
                 dummy,
             }),
         })
     }
 
-    /// Hashes a password into an argon2id PHC string, on the blocking pool.
+    /// Hashes a password into an argon2id PHC string, on a hashing thread.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
         let params = self.inner.params.clone();
-        self.run(move || hash_with(&params, password.expose()))
+        self.run(move |memory| hash_with(&params, password.expose(), memory))
             .await
     }
 
-    /// Hashes without the pool, for the command line (no server, no runtime).
+    /// Hashes on the calling thread, for the command line (no server, no runtime).
     pub fn hash_blocking(&self, password: &SecretString) -> Result<String, HashError> {
-        hash_with(&self.inner.params, password.expose())
+        hash_with(
+            &self.inner.params,
+            password.expose(),
+            &mut Memory::default(),
+        )
     }
 
     /// Checks a password against a stored PHC string, or against the dummy hash when there is
@@ -84,8 +139,9 @@ impl PasswordHasher {
             Some(phc) => (phc, true),
             None => (self.inner.dummy.clone(), false),
         };
+        let keep = self.inner.params.block_count();
         let matched = self
-            .run(move || Ok(verify_with(password.expose(), &phc)))
+            .run(move |memory| Ok(verify_with(password.expose(), &phc, keep, memory)))
             .await?;
         Ok(real && matched)
     }
@@ -106,20 +162,64 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+        job: impl FnOnce(&mut Memory) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
         let inner = &self.inner;
         // Turn work away instead of queueing without bound (a flood answers 503 at once).
-        if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
-            inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= inner.max_in_flight {
+            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
             return Err(HashError::Busy);
         }
-        let permit = inner.slots.acquire().await;
-        inner.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| HashError::Failed("hasher closed".into()))?;
-        tokio::task::spawn_blocking(job)
+        let done = InFlight(inner.in_flight.clone());
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let _done = done;
+            // The caller went away (the client hung up): skip the work.
+            if reply.is_closed() {
+                return;
+            }
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| job(memory)))
+                .unwrap_or_else(|_| Err(HashError::Failed("a hashing job panicked".into())));
+            let _ = reply.send(result);
+        });
+        let sent = inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job);
+        if sent.is_err() {
+            return Err(HashError::Failed("the hashing threads have stopped".into()));
+        }
+        answer
             .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+            .map_err(|_| HashError::Failed("the hashing thread dropped the job".into()))?
+    }
+}
+
+/// Counts a job out of `in_flight` when it is done with, run or not.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = Some(rustix::thread::gettid());
+        if let Err(e) = rustix::process::setpriority_process(thread, HASH_THREAD_NICE) {
+            log::debug!("hashing thread keeps its priority: {e}");
+        }
+    }
+    let mut memory = Memory::default();
+    loop {
+        let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        match job {
+            Ok(job) => job(&mut memory),
+            Err(_) => return,
+        }
     }
 }
 
@@ -127,22 +227,77 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-fn hash_with(params: &Params, password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2(params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Failed(e.to_string()))
+fn failed(e: impl std::fmt::Display) -> HashError {
+    HashError::Failed(e.to_string())
 }
 
-fn verify_with(password: &str, phc: &str) -> bool {
+fn hash_with(params: &Params, password: &str, memory: &mut Memory) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(failed)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let count = params.block_count();
+    memory
+        .with(count, count, |blocks| {
+            argon2(params).hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                blocks,
+            )
+        })
+        .map_err(failed)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(failed)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// A PHC string of the configured cost that no password matches (see `Inner::dummy`).
+fn dummy_phc(params: &Params) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let out = crate::crypto::random_bytes::<{ Params::DEFAULT_OUTPUT_LEN }>();
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(failed)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Verifies with the parameters the stored hash carries, comparing in constant time.
+fn verify_with(password: &str, phc: &str, keep: usize, memory: &mut Memory) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    // The stored hash carries its own parameters; the verifier reads them from it.
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(&parsed), parsed.salt, parsed.hash)
+    else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = Salt::decode_b64(&salt, &mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let hashed = memory.with(params.block_count(), keep, |blocks| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, blocks)
+    });
+    hashed.is_ok() && ct_eq(&out, expected.as_bytes())
 }
 
 #[cfg(test)]
@@ -191,6 +346,79 @@ mod tests {
         let hasher = PasswordHasher::new(&cheap()).expect("hasher");
         assert!(!hasher
             .verify(SecretString::new("x"), Some("not a phc".into()))
+            .await
+            .expect("verify"));
+    }
+
+    #[actix_rt::test]
+    async fn hashes_verify_with_the_argon2_crate_and_the_other_way_round() {
+        use argon2::PasswordHasher as _;
+        use argon2::PasswordVerifier as _;
+        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        // Ours, checked by the crate's own verifier.
+        let ours = hasher
+            .hash(SecretString::new("correct horse"))
+            .await
+            .expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        // The crate's, at another cost, version and output length, checked by ours, twice, so
+        // the second runs in the memory the first left dirty.
+        let params = Params::new(128, 2, 1, Some(48)).expect("params");
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x10, params)
+            .hash_password(b"battery staple", &salt)
+            .expect("hash")
+            .to_string();
+        for _ in 0..2 {
+            assert!(hasher
+                .verify(SecretString::new("battery staple"), Some(theirs.clone()))
+                .await
+                .expect("verify"));
+            assert!(!hasher
+                .verify(SecretString::new("battery stapler"), Some(theirs.clone()))
+                .await
+                .expect("verify"));
+        }
+    }
+
+    #[actix_rt::test]
+    async fn the_dummy_hash_has_the_configured_cost() {
+        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        assert!(hasher
+            .inner
+            .dummy
+            .starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(!hasher.needs_rehash(&hasher.inner.dummy));
+    }
+
+    #[actix_rt::test]
+    async fn a_full_queue_turns_work_away_and_recovers() {
+        let hasher = PasswordHasher::new(&PasswordsConfig {
+            argon2_memory_kib: 8 * 1024,
+            argon2_iterations: 4,
+            ..cheap()
+        })
+        .expect("hasher");
+        let phc = hasher
+            .hash_blocking(&SecretString::new("pw"))
+            .expect("hash");
+        let checks: Vec<_> = (0..(QUEUE_PER_SLOT + 1) * 2)
+            .map(|_| hasher.verify(SecretString::new("pw"), Some(phc.clone())))
+            .collect();
+        let results = futures_util::future::join_all(checks).await;
+        let busy = results
+            .iter()
+            .filter(|r| matches!(r, Err(HashError::Busy)))
+            .count();
+        let matched = results.iter().filter(|r| matches!(r, Ok(true))).count();
+        assert_eq!(busy, QUEUE_PER_SLOT + 1);
+        assert_eq!(matched, QUEUE_PER_SLOT + 1);
+        // Once the queue drains, work is taken again.
+        assert!(hasher
+            .verify(SecretString::new("pw"), Some(phc))
             .await
             .expect("verify"));
     }
