@@ -124,6 +124,8 @@ pub enum AuthError {
     /// The store cannot make writes durable (a full disk): 503, and nothing was acknowledged.
     #[error("storage is full")]
     StorageFull,
+    #[error("storage is unavailable")]
+    StorageUnavailable,
     #[error("a background task failed: {0}")]
     Task(String),
 }
@@ -134,6 +136,7 @@ impl From<StoreError> for AuthError {
             StoreError::Conflict => AuthError::Conflict,
             StoreError::NotFound => AuthError::NotFound,
             StoreError::Full => AuthError::StorageFull,
+            StoreError::Unavailable => AuthError::StorageUnavailable,
             other => AuthError::Store(other),
         }
     }

@@ -228,6 +228,13 @@ impl From<AuthError> for ApiError {
                 );
                 ApiError::Unavailable
             }
+            AuthError::StorageUnavailable => {
+                log::error!(
+                    "request {}: the store is recovering from a failed write",
+                    current_request_id()
+                );
+                ApiError::Unavailable
+            }
             AuthError::Locked {
                 retry_after_seconds,
             } => ApiError::TooManyRequests {

@@ -32,6 +32,9 @@ pub enum StoreError {
     /// The disk is full: writes cannot be made durable; reads still work.
     #[error("the disk is full: the write was not made durable")]
     Full,
+    /// The store is being opened again after a failed write, and could not be yet.
+    #[error("the store is unavailable while it recovers from a failed write")]
+    Unavailable,
     #[error("the backup is not usable: {0}")]
     Backup(String),
 }

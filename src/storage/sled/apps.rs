@@ -148,71 +148,75 @@ impl SledStore {
 
 impl AppStore for SledStore {
     fn create_app(&self, app: &Application) -> Result<(), StoreError> {
-        let _gate = self.gate();
-        self.insert_new(&self.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        self.insert_new(&t.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
     }
 
     fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError> {
-        self.read::<AppRecord, Application>(&self.apps, "apps", id.as_bytes())
+        let t = self.trees()?;
+        self.read::<AppRecord, Application>(&t.apps, "apps", id.as_bytes())
     }
 
     fn update_app(&self, app: &Application) -> Result<(), StoreError> {
-        let _gate = self.gate();
-        self.replace(&self.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        self.replace(&t.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
     }
 
     fn list_apps(&self) -> Result<Vec<Application>, StoreError> {
-        self.all::<AppRecord, Application>(&self.apps, "apps")
+        let t = self.trees()?;
+        self.all::<AppRecord, Application>(&t.apps, "apps")
     }
 
     fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
-        let _gate = self.gate();
-        self.delete_with_children(&self.apps, &self.app_keys, &self.api_keys, id)
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        self.delete_with_children(&t.apps, &t.app_keys, &t.api_keys, id)
     }
 
     fn count_apps(&self) -> Result<u64, StoreError> {
-        Ok(self.apps.len() as u64)
+        let t = self.trees()?;
+        Ok(t.apps.len() as u64)
     }
 }
 
 impl ApiKeyStore for SledStore {
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let value = encode(&ApiKeyRecord::from(key));
-        self.insert_child(
-            &self.apps,
-            &self.app_keys,
-            &self.api_keys,
-            key.app_id,
-            key.id,
-            value,
-        )
+        self.insert_child(&t.apps, &t.app_keys, &t.api_keys, key.app_id, key.id, value)
     }
 
     fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError> {
-        self.read::<ApiKeyRecord, ApiKey>(&self.api_keys, "api_keys", id.as_bytes())
+        let t = self.trees()?;
+        self.read::<ApiKeyRecord, ApiKey>(&t.api_keys, "api_keys", id.as_bytes())
     }
 
     fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         self.replace(
-            &self.api_keys,
+            &t.api_keys,
             key.id.as_bytes(),
             encode(&ApiKeyRecord::from(key)),
         )
     }
 
     fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         match self.get_api_key(id)? {
-            Some(key) => self.remove_child(&self.app_keys, &self.api_keys, key.app_id, id),
+            Some(key) => self.remove_child(&t.app_keys, &t.api_keys, key.app_id, id),
             None => Ok(false),
         }
     }
 
     fn list_api_keys(&self, app_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
+        let t = self.trees()?;
         let mut keys = Vec::new();
-        for id in children(&self.app_keys, app_id)? {
+        for id in children(&t.app_keys, app_id)? {
             if let Some(key) = self.get_api_key(id)? {
                 keys.push(key);
             }
@@ -222,15 +226,16 @@ impl ApiKeyStore for SledStore {
     }
 
     fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         // A lost update here only makes last_used_at older; no flush, no transaction.
         if let Some(mut key) = self.get_api_key(id)? {
             key.last_used_at = Some(at);
-            let _ = self
+            let _ = t
                 .api_keys
                 .compare_and_swap(
                     id.as_bytes(),
-                    self.api_keys.get(id.as_bytes()).map_err(backend)?,
+                    t.api_keys.get(id.as_bytes()).map_err(backend)?,
                     Some(encode(&ApiKeyRecord::from(&key))),
                 )
                 .map_err(backend)?;
@@ -239,51 +244,58 @@ impl ApiKeyStore for SledStore {
     }
 
     fn count_api_keys(&self) -> Result<u64, StoreError> {
-        Ok(self.api_keys.len() as u64)
+        let t = self.trees()?;
+        Ok(t.api_keys.len() as u64)
     }
 }
 
 impl ClientStore for SledStore {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         self.insert_new(
-            &self.clients,
+            &t.clients,
             client.id.as_bytes(),
             encode(&ClientRecord::from(client)),
         )
     }
 
     fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError> {
-        self.read::<ClientRecord, OAuthClient>(&self.clients, "clients", id.as_bytes())
+        let t = self.trees()?;
+        self.read::<ClientRecord, OAuthClient>(&t.clients, "clients", id.as_bytes())
     }
 
     fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         self.replace(
-            &self.clients,
+            &t.clients,
             client.id.as_bytes(),
             encode(&ClientRecord::from(client)),
         )
     }
 
     fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError> {
-        self.all::<ClientRecord, OAuthClient>(&self.clients, "clients")
+        let t = self.trees()?;
+        self.all::<ClientRecord, OAuthClient>(&t.clients, "clients")
     }
 
     fn delete_client(&self, id: Uuid) -> Result<bool, StoreError> {
-        let _gate = self.gate();
-        self.delete_with_children(&self.clients, &self.client_pairs, &self.pairs, id)
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        self.delete_with_children(&t.clients, &t.client_pairs, &t.pairs, id)
     }
 }
 
 impl PairStore for SledStore {
     fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let value = encode(&PairRecord::from(pair));
         self.insert_child(
-            &self.clients,
-            &self.client_pairs,
-            &self.pairs,
+            &t.clients,
+            &t.client_pairs,
+            &t.pairs,
             pair.client_id,
             pair.id,
             value,
@@ -291,13 +303,15 @@ impl PairStore for SledStore {
     }
 
     fn get_pair(&self, id: Uuid) -> Result<Option<AccessPair>, StoreError> {
-        self.read::<PairRecord, AccessPair>(&self.pairs, "pairs", id.as_bytes())
+        let t = self.trees()?;
+        self.read::<PairRecord, AccessPair>(&t.pairs, "pairs", id.as_bytes())
     }
 
     fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         match self.get_pair(id)? {
-            Some(pair) => self.remove_child(&self.client_pairs, &self.pairs, pair.client_id, id),
+            Some(pair) => self.remove_child(&t.client_pairs, &t.pairs, pair.client_id, id),
             None => Ok(false),
         }
     }

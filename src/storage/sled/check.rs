@@ -53,20 +53,20 @@ fn index_pairs(tree: &sled::Tree) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
 }
 
 pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
+    let t = store.trees()?;
     let mut problems = Vec::new();
-    let users: Vec<User> = records::<UserRecord, _>(&store.users, "users", &mut problems)?;
+    let users: Vec<User> = records::<UserRecord, _>(&t.users, "users", &mut problems)?;
     let sessions: Vec<Session> =
-        records::<SessionRecord, _>(&store.sessions, "sessions", &mut problems)?;
+        records::<SessionRecord, _>(&t.sessions, "sessions", &mut problems)?;
     let tokens: Vec<RefreshTokenRecord> =
-        records::<RefreshRecord, _>(&store.refresh_tokens, "refresh_tokens", &mut problems)?;
+        records::<RefreshRecord, _>(&t.refresh_tokens, "refresh_tokens", &mut problems)?;
     let keys: Vec<StoredSigningKey> =
-        records::<SigningKeyRecord, _>(&store.signing_keys, "signing_keys", &mut problems)?;
-    let apps: Vec<Application> = records::<AppRecord, _>(&store.apps, "apps", &mut problems)?;
-    let api_keys: Vec<ApiKey> =
-        records::<ApiKeyRecord, _>(&store.api_keys, "api_keys", &mut problems)?;
+        records::<SigningKeyRecord, _>(&t.signing_keys, "signing_keys", &mut problems)?;
+    let apps: Vec<Application> = records::<AppRecord, _>(&t.apps, "apps", &mut problems)?;
+    let api_keys: Vec<ApiKey> = records::<ApiKeyRecord, _>(&t.api_keys, "api_keys", &mut problems)?;
     let clients: Vec<OAuthClient> =
-        records::<ClientRecord, _>(&store.clients, "clients", &mut problems)?;
-    let pairs: Vec<AccessPair> = records::<PairRecord, _>(&store.pairs, "pairs", &mut problems)?;
+        records::<ClientRecord, _>(&t.clients, "clients", &mut problems)?;
+    let pairs: Vec<AccessPair> = records::<PairRecord, _>(&t.pairs, "pairs", &mut problems)?;
 
     let session_ids: HashSet<Uuid> = sessions.iter().map(|s| s.id.0).collect();
     for token in &tokens {
@@ -79,7 +79,7 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
     }
     let user_ids: HashSet<&str> = users.iter().map(|u| u.userid.as_str()).collect();
     let mut indexed = HashSet::new();
-    for item in store.user_sessions.iter() {
+    for item in t.user_sessions.iter() {
         let (key, _) = item.map_err(backend)?;
         let split = key.iter().position(|&b| b == 0);
         let sid = split.and_then(|i| Uuid::from_slice(&key[i + 1..]).ok());
@@ -120,7 +120,7 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
         }
     }
     let mut keys_in_index = HashSet::new();
-    for (app, key) in index_pairs(&store.app_keys)? {
+    for (app, key) in index_pairs(&t.app_keys)? {
         if !app_ids.contains(&app) || !key_ids.contains(&key) {
             problems.push(format!("app_keys entry {app}/{key} names a missing record"));
         }
@@ -142,7 +142,7 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
             problems.push(format!("pair {} of a client that does not exist", pair.id));
         }
     }
-    for (client, pair) in index_pairs(&store.client_pairs)? {
+    for (client, pair) in index_pairs(&t.client_pairs)? {
         if !client_ids.contains(&client) || !pair_ids.contains(&pair) {
             problems.push(format!(
                 "client_pairs entry {client}/{pair} names a missing record"
@@ -199,6 +199,8 @@ mod tests {
 
         // The kind of damage a torn write could leave.
         store
+            .trees()
+            .expect("open")
             .sessions
             .remove(session.id.0.as_bytes())
             .expect("damage");

@@ -16,35 +16,62 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub struct SledStore {
+/// The open sled database and its trees. Replaced whole when the store is reopened.
+pub(super) struct Trees {
     db: sled::Db,
-    users: sled::Tree,
-    sessions: sled::Tree,
+    pub(super) users: sled::Tree,
+    pub(super) sessions: sled::Tree,
     /// `userid 0x00 sid` → (): the sessions of a user. A userid has no control characters.
-    user_sessions: sled::Tree,
-    refresh_tokens: sled::Tree,
-    revoked_jti: sled::Tree,
-    signing_keys: sled::Tree,
-    meta: sled::Tree,
-    apps: sled::Tree,
-    api_keys: sled::Tree,
+    pub(super) user_sessions: sled::Tree,
+    pub(super) refresh_tokens: sled::Tree,
+    pub(super) revoked_jti: sled::Tree,
+    pub(super) signing_keys: sled::Tree,
+    pub(super) meta: sled::Tree,
+    pub(super) apps: sled::Tree,
+    pub(super) api_keys: sled::Tree,
     /// `app_id key_id` → (): the keys of an application.
-    app_keys: sled::Tree,
-    clients: sled::Tree,
-    pairs: sled::Tree,
+    pub(super) app_keys: sled::Tree,
+    pub(super) clients: sled::Tree,
+    pub(super) pairs: sled::Tree,
     /// `client_id pair_id` → (): the AccessToken pairs of a client.
-    client_pairs: sled::Tree,
+    pub(super) client_pairs: sled::Tree,
+}
+
+pub struct SledStore {
+    dir: std::path::PathBuf,
+    /// `None` only while a reopen after a failed flush could not open the store again.
+    trees: RwLock<Option<Arc<Trees>>>,
     commit: GroupCommit,
     /// Held shared by every mutation and exclusively by an export, so a backup is one
-    /// consistent cut of all trees while the server runs (sled 0.34 has no snapshots).
-    gate: std::sync::RwLock<()>,
+    /// consistent cut of all trees while the server runs (sled 0.34 has no snapshots). A reopen
+    /// holds it exclusively too.
+    gate: RwLock<()>,
     /// Rotation tickets: nanoseconds since the epoch at open, then counted up, so they keep
     /// growing across restarts.
     tickets: std::sync::atomic::AtomicU64,
+    /// A flush failed: the open database holds writes that are not on disk (each was refused
+    /// with 503), and sled 0.34 refuses every later write until it is opened again.
+    stale: AtomicBool,
+    /// A flush failed for want of space, and no probe has found space since: writes are
+    /// refused at once, reads go on.
+    full: AtomicBool,
+    /// When the store last tried to reopen or to find space, to try at most every
+    /// `RECOVERY_INTERVAL`.
+    last_recovery: Mutex<Option<Instant>>,
 }
+
+/// How often a store with a failed flush tries to recover.
+const RECOVERY_INTERVAL: Duration = Duration::from_millis(200);
+/// How long a reopen waits for reads in flight to let go of the old database.
+const REOPEN_PATIENCE: Duration = Duration::from_secs(2);
+/// What a space probe writes and syncs: sled needs room for a segment or two.
+const PROBE_BYTES: usize = 1024 * 1024;
 
 pub(super) fn backend(e: sled::Error) -> StoreError {
     match &e {
@@ -82,6 +109,160 @@ impl SledStore {
     /// Opens (creating if needed) the store in `dir`. The directory is created with mode 0700.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         create_private_dir(dir)?;
+        let trees = Trees::open(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            trees: RwLock::new(Some(Arc::new(trees))),
+            commit: GroupCommit::default(),
+            gate: RwLock::new(()),
+            tickets: std::sync::atomic::AtomicU64::new(ticket_base()),
+            stale: AtomicBool::new(false),
+            full: AtomicBool::new(false),
+            last_recovery: Mutex::new(None),
+        })
+    }
+
+    /// The open trees. A store whose reopen failed answers `Unavailable` until one succeeds.
+    pub(super) fn trees(&self) -> Result<Arc<Trees>, StoreError> {
+        if let Some(trees) = self
+            .trees
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            return Ok(trees.clone());
+        }
+        self.recover();
+        self.trees
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::Unavailable)
+    }
+
+    /// Whether writes are refused after a failed flush.
+    fn degraded(&self) -> bool {
+        self.stale.load(Ordering::Acquire) || self.full.load(Ordering::Acquire)
+    }
+
+    /// The shared side of the backup gate, held for the length of one mutation. After a
+    /// failed flush it first tries to recover, and refuses the write if that is not yet done.
+    pub(super) fn gate(&self) -> Result<Gate<'_>, StoreError> {
+        if self.degraded() {
+            self.recover();
+            if self.degraded() {
+                return Err(StoreError::Full);
+            }
+        }
+        Ok(Gate {
+            store: self,
+            shared: Some(self.gate.read().unwrap_or_else(|e| e.into_inner())),
+        })
+    }
+
+    /// After a failed flush: once a probe finds room for writes again, reopens the database,
+    /// which drops the writes that never reached the disk (each was refused with 503), and
+    /// takes writes again. Until then the open database keeps serving reads. (sled writes
+    /// when it opens, so opening it on a full disk would fail and leave nothing to read.)
+    /// Runs without the shared gate held, at most every `RECOVERY_INTERVAL`; a caller that
+    /// cannot take the gate exclusively leaves it to the next.
+    fn recover(&self) {
+        let closed = || self.trees.read().map_or(true, |t| t.is_none());
+        if !self.degraded() && !closed() {
+            return;
+        }
+        let Ok(_exclusive) = self.gate.try_write() else {
+            return;
+        };
+        {
+            let mut last = self.last_recovery.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < RECOVERY_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        if let Err(e) = probe_space(&self.dir) {
+            log::debug!("still no room for writes: {e}");
+            return;
+        }
+        if self.stale.load(Ordering::Acquire) || closed() {
+            if let Err(e) = self.reopen() {
+                log::error!("the store could not be reopened after a failed flush: {e}");
+                return;
+            }
+            log::warn!("the store was reopened after a failed flush; unflushed writes dropped");
+        }
+        self.stale.store(false, Ordering::Release);
+        if self.full.swap(false, Ordering::AcqRel) {
+            log::warn!("disk space has returned; writes are taken again");
+        }
+    }
+
+    /// Drops the open database (once reads in flight let go of it) and opens it again.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.trees.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = slot.take() {
+            let deadline = Instant::now() + REOPEN_PATIENCE;
+            let mut old = old;
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(trees) => {
+                        drop(trees);
+                        break;
+                    }
+                    Err(still_shared) if Instant::now() < deadline => {
+                        old = still_shared;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(still_shared) => {
+                        *slot = Some(still_shared);
+                        return Err(StoreError::Backend(
+                            "the old database is still in use".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        *slot = Some(Arc::new(Trees::open(&self.dir)?));
+        Ok(())
+    }
+
+    /// Makes every write so far durable (SPEC §10), sharing one flush among concurrent callers.
+    pub(super) fn durable(&self) -> Result<(), StoreError> {
+        let trees = self.trees()?;
+        let result = self
+            .commit
+            .commit(|| trees.db.flush().map(|_| ()).map_err(backend));
+        if let Err(e) = &result {
+            // sled 0.34 latches the error: nothing more is written until the store is reopened.
+            self.stale.store(true, Ordering::Release);
+            if matches!(e, StoreError::Full) {
+                self.full.store(true, Ordering::Release);
+            }
+            log::error!("a flush failed; writes are refused until the store recovers: {e}");
+        }
+        result
+    }
+
+    pub(super) fn read<R, T>(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError>
+    where
+        R: for<'de> serde::Deserialize<'de>,
+        T: TryFrom<R, Error = StoreError>,
+    {
+        match tree.get(key).map_err(backend)? {
+            Some(bytes) => Ok(Some(T::try_from(decode::<R>(name, &bytes)?)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Trees {
+    fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir.join("store"))
             // sled caches up to 1 GiB by default and the soak test watched RSS follow it;
@@ -109,39 +290,56 @@ impl SledStore {
             clients: tree("clients")?,
             pairs: tree("pairs")?,
             client_pairs: tree("client_pairs")?,
-            commit: GroupCommit::default(),
-            gate: std::sync::RwLock::new(()),
-            tickets: std::sync::atomic::AtomicU64::new(ticket_base()),
             db,
         })
     }
 
-    /// The shared side of the backup gate, held for the length of one mutation.
-    pub(super) fn gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    /// Every tree, by the record kind it holds (the backup's `t`).
+    fn all(&self) -> [(&'static str, &sled::Tree); 13] {
+        [
+            ("users", &self.users),
+            ("sessions", &self.sessions),
+            ("user_sessions", &self.user_sessions),
+            ("refresh_tokens", &self.refresh_tokens),
+            ("revoked_jti", &self.revoked_jti),
+            ("signing_keys", &self.signing_keys),
+            ("meta", &self.meta),
+            ("apps", &self.apps),
+            ("api_keys", &self.api_keys),
+            ("app_keys", &self.app_keys),
+            ("clients", &self.clients),
+            ("pairs", &self.pairs),
+            ("client_pairs", &self.client_pairs),
+        ]
     }
+}
 
-    /// Makes every write so far durable (SPEC §10), sharing one flush among concurrent callers.
-    pub(super) fn durable(&self) -> Result<(), StoreError> {
-        self.commit
-            .commit(|| self.db.flush().map(|_| ()).map_err(backend))
-    }
+/// The shared side of the gate, for one mutation. Dropping it after a failed flush recovers
+/// at once, so the write refused with 503 is gone before the next read.
+pub(super) struct Gate<'a> {
+    store: &'a SledStore,
+    shared: Option<RwLockReadGuard<'a, ()>>,
+}
 
-    pub(super) fn read<R, T>(
-        &self,
-        tree: &sled::Tree,
-        name: &'static str,
-        key: &[u8],
-    ) -> Result<Option<T>, StoreError>
-    where
-        R: for<'de> serde::Deserialize<'de>,
-        T: TryFrom<R, Error = StoreError>,
-    {
-        match tree.get(key).map_err(backend)? {
-            Some(bytes) => Ok(Some(T::try_from(decode::<R>(name, &bytes)?)?)),
-            None => Ok(None),
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        self.shared.take();
+        if self.store.stale.load(Ordering::Acquire) {
+            self.store.recover();
         }
     }
+}
+
+/// Writes and syncs `PROBE_BYTES` in `dir`, then removes them: is there room for writes?
+fn probe_space(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(".space-probe");
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    });
+    let removed = std::fs::remove_file(&path);
+    written.and(removed)
 }
 
 /// Wall-clock nanoseconds, the floor of this process's rotation tickets. Not a reading of "now"
@@ -174,9 +372,10 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 
 impl UserStore for SledStore {
     fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let key = user.userid.as_str().as_bytes();
-        let swapped = self
+        let swapped = t
             .users
             .compare_and_swap(
                 key,
@@ -191,14 +390,16 @@ impl UserStore for SledStore {
     }
 
     fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError> {
-        self.read::<UserRecord, User>(&self.users, "users", userid.as_str().as_bytes())
+        let t = self.trees()?;
+        self.read::<UserRecord, User>(&t.users, "users", userid.as_str().as_bytes())
     }
 
     fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let key = user.userid.as_str().as_bytes();
         let record = encode(&UserRecord::from(user));
-        let existed = self
+        let existed = t
             .users
             .transaction(|t| {
                 if t.get(key)?.is_none() {
@@ -215,8 +416,9 @@ impl UserStore for SledStore {
     }
 
     fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError> {
-        let _gate = self.gate();
-        let removed = self
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        let removed = t
             .users
             .remove(userid.as_str().as_bytes())
             .map_err(backend)?
@@ -226,11 +428,12 @@ impl UserStore for SledStore {
     }
 
     fn list_users(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<User>, StoreError> {
+        let t = self.trees()?;
         let start = match after {
             Some(id) => Bound::Excluded(id.as_str().as_bytes().to_vec()),
             None => Bound::Unbounded,
         };
-        self.users
+        t.users
             .range::<Vec<u8>, _>((start, Bound::Unbounded))
             .take(limit)
             .map(|item| {
@@ -241,7 +444,8 @@ impl UserStore for SledStore {
     }
 
     fn count_users(&self) -> Result<u64, StoreError> {
-        Ok(self.users.len() as u64)
+        let t = self.trees()?;
+        Ok(t.users.len() as u64)
     }
 }
 
@@ -251,11 +455,12 @@ impl SessionStore for SledStore {
         session: &Session,
         first: &RefreshTokenRecord,
     ) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let session_bytes = encode(&SessionRecord::from(session));
         let token_bytes = encode(&RefreshRecord::from(first));
         let index_key = user_session_key(&session.userid, session.id);
-        (&self.sessions, &self.refresh_tokens, &self.user_sessions)
+        (&t.sessions, &t.refresh_tokens, &t.user_sessions)
             .transaction(|(sessions, tokens, index)| {
                 sessions.insert(session.id.0.as_bytes(), session_bytes.as_slice())?;
                 tokens.insert(first.id.as_bytes(), token_bytes.as_slice())?;
@@ -267,12 +472,14 @@ impl SessionStore for SledStore {
     }
 
     fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        self.read::<SessionRecord, Session>(&self.sessions, "sessions", id.0.as_bytes())
+        let t = self.trees()?;
+        self.read::<SessionRecord, Session>(&t.sessions, "sessions", id.0.as_bytes())
     }
 
     fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let t = self.trees()?;
         self.read::<RefreshRecord, RefreshTokenRecord>(
-            &self.refresh_tokens,
+            &t.refresh_tokens,
             "refresh_tokens",
             id.as_bytes(),
         )
@@ -289,11 +496,12 @@ impl SessionStore for SledStore {
         now: OffsetDateTime,
         ticket: u64,
     ) -> Result<Rotation, StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let next_bytes = encode(&RefreshRecord::from(next));
         // sled runs the closure again on a conflict, so concurrent exchanges of one token
         // serialize: the first marks it spent, every later one sees it spent.
-        let outcome = (&self.sessions, &self.refresh_tokens)
+        let outcome = (&t.sessions, &t.refresh_tokens)
             .transaction(|(sessions, tokens)| {
                 let Some(raw) = tokens.get(spent.as_bytes())? else {
                     return Ok(Rotation::NotFound);
@@ -345,8 +553,9 @@ impl SessionStore for SledStore {
     }
 
     fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let t = self.trees()?;
         let mut live = 0;
-        for item in self.sessions.iter() {
+        for item in t.sessions.iter() {
             let (_, bytes) = item.map_err(backend)?;
             if Session::try_from(decode::<SessionRecord>("sessions", &bytes)?)?.is_live(now) {
                 live += 1;
@@ -356,8 +565,9 @@ impl SessionStore for SledStore {
     }
 
     fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let _gate = self.gate();
-        let revoked = self
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        let revoked = t
             .sessions
             .transaction(|sessions| {
                 let Some(raw) = sessions.get(id.0.as_bytes())? else {
@@ -385,10 +595,11 @@ impl SessionStore for SledStore {
         userid: &UserId,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
+        let t = self.trees()?;
         let mut prefix = userid.as_str().as_bytes().to_vec();
         prefix.push(0);
         let mut count = 0;
-        for item in self.user_sessions.scan_prefix(&prefix) {
+        for item in t.user_sessions.scan_prefix(&prefix) {
             let (key, _) = item.map_err(backend)?;
             let sid = Uuid::from_slice(&key[prefix.len()..]).map_err(|e| StoreError::Corrupt {
                 tree: "user_sessions",
@@ -406,23 +617,24 @@ impl SessionStore for SledStore {
 
 impl RevocationStore for SledStore {
     fn revoke_token_id(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
-        let _gate = self.gate();
-        self.revoked_jti
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        t.revoked_jti
             .insert(jti.as_bytes(), &expires_at.unix_timestamp().to_be_bytes())
             .map_err(backend)?;
         self.durable()
     }
 
     fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        self.revoked_jti
-            .contains_key(jti.as_bytes())
-            .map_err(backend)
+        let t = self.trees()?;
+        t.revoked_jti.contains_key(jti.as_bytes()).map_err(backend)
     }
 }
 
 impl KeyStore for SledStore {
     fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
-        self.signing_keys
+        let t = self.trees()?;
+        t.signing_keys
             .iter()
             .map(|item| {
                 let (_, bytes) = item.map_err(backend)?;
@@ -432,50 +644,31 @@ impl KeyStore for SledStore {
     }
 
     fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError> {
-        let _gate = self.gate();
+        let _gate = self.gate()?;
+        let t = self.trees()?;
         let mut batch = sled::Batch::default();
         for key in keys {
             batch.insert(key.kid.as_bytes(), encode(&SigningKeyRecord::from(key)));
         }
-        self.signing_keys.apply_batch(batch).map_err(backend)?;
+        t.signing_keys.apply_batch(batch).map_err(backend)?;
         self.durable()
     }
 }
 
 impl MetaStore for SledStore {
     fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .meta
+        let t = self.trees()?;
+        Ok(t.meta
             .get(name.as_bytes())
             .map_err(backend)?
             .map(|v| v.to_vec()))
     }
 
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        let _gate = self.gate();
-        self.meta.insert(name.as_bytes(), value).map_err(backend)?;
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        t.meta.insert(name.as_bytes(), value).map_err(backend)?;
         self.durable()
-    }
-}
-
-impl SledStore {
-    /// Every tree, by the record kind it holds (the backup's `t`).
-    fn trees(&self) -> [(&'static str, &sled::Tree); 13] {
-        [
-            ("users", &self.users),
-            ("sessions", &self.sessions),
-            ("user_sessions", &self.user_sessions),
-            ("refresh_tokens", &self.refresh_tokens),
-            ("revoked_jti", &self.revoked_jti),
-            ("signing_keys", &self.signing_keys),
-            ("meta", &self.meta),
-            ("apps", &self.apps),
-            ("api_keys", &self.api_keys),
-            ("app_keys", &self.app_keys),
-            ("clients", &self.clients),
-            ("pairs", &self.pairs),
-            ("client_pairs", &self.client_pairs),
-        ]
     }
 }
 
@@ -483,7 +676,8 @@ impl super::BackupStore for SledStore {
     fn export(&self, out: &mut dyn std::io::Write) -> Result<u64, StoreError> {
         // Exclusive: no mutation is half done while the trees are read.
         let _all = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        let trees = self.trees();
+        let t = self.trees()?;
+        let trees = t.all();
         let records = trees.iter().flat_map(|(name, tree)| {
             tree.iter().map(move |item| {
                 item.map(|(k, v)| (*name, k.to_vec(), v.to_vec()))
@@ -498,7 +692,8 @@ impl super::BackupStore for SledStore {
             return Err(StoreError::Backup("the data dir is not empty".into()));
         }
         let _all = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        let trees = self.trees();
+        let t = self.trees()?;
+        let trees = t.all();
         let count = super::backup::read(input, |t, k, v| {
             let tree = trees
                 .iter()
@@ -512,7 +707,7 @@ impl super::BackupStore for SledStore {
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(self.trees().iter().all(|(_, tree)| tree.is_empty()))
+        Ok(self.trees()?.all().iter().all(|(_, tree)| tree.is_empty()))
     }
 
     fn check(&self) -> Result<Vec<String>, StoreError> {
@@ -530,7 +725,8 @@ impl super::BackupStore for SledStore {
 
 impl Store for SledStore {
     fn ping(&self) -> Result<(), StoreError> {
-        self.meta.get(b"schema").map(|_| ()).map_err(backend)
+        let t = self.trees()?;
+        t.meta.get(b"schema").map(|_| ()).map_err(backend)
     }
 }
 

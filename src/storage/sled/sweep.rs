@@ -15,12 +15,13 @@ pub(super) fn run(
     now: OffsetDateTime,
     keep_revoked: Duration,
 ) -> Result<Swept, StoreError> {
-    let _gate = store.gate();
+    let _gate = store.gate()?;
+    let t = store.trees()?;
     let mut swept = Swept::default();
 
     let mut ended: HashSet<Uuid> = HashSet::new();
     let mut ended_index = Vec::new();
-    for item in store.sessions.iter() {
+    for item in t.sessions.iter() {
         let (key, bytes) = item.map_err(backend)?;
         let Ok(session) = decode::<SessionRecord>("sessions", &bytes).and_then(Session::try_from)
         else {
@@ -39,7 +40,7 @@ pub(super) fn run(
         }
     }
 
-    for item in store.refresh_tokens.iter() {
+    for item in t.refresh_tokens.iter() {
         let (key, bytes) = item.map_err(backend)?;
         let Ok(token) = decode::<RefreshRecord>("refresh_tokens", &bytes)
             .and_then(RefreshTokenRecord::try_from)
@@ -47,26 +48,26 @@ pub(super) fn run(
             continue;
         };
         if ended.contains(&token.session.0) || token.expires_at <= now {
-            store.refresh_tokens.remove(key).map_err(backend)?;
+            t.refresh_tokens.remove(key).map_err(backend)?;
             swept.refresh_tokens += 1;
         }
     }
     for (key, index) in ended_index {
-        store.user_sessions.remove(index).map_err(backend)?;
-        store.sessions.remove(key).map_err(backend)?;
+        t.user_sessions.remove(index).map_err(backend)?;
+        t.sessions.remove(key).map_err(backend)?;
         swept.sessions += 1;
     }
 
-    for item in store.revoked_jti.iter() {
+    for item in t.revoked_jti.iter() {
         let (key, bytes) = item.map_err(backend)?;
         let until = <[u8; 8]>::try_from(bytes.as_ref()).map(i64::from_be_bytes);
         if until.is_ok_and(|t| t <= now.unix_timestamp()) {
-            store.revoked_jti.remove(key).map_err(backend)?;
+            t.revoked_jti.remove(key).map_err(backend)?;
             swept.revocations += 1;
         }
     }
 
-    for item in store.pairs.iter() {
+    for item in t.pairs.iter() {
         let (key, bytes) = item.map_err(backend)?;
         let Ok(pair) = decode::<PairRecord>("pairs", &bytes).and_then(AccessPair::try_from) else {
             continue;
@@ -74,8 +75,8 @@ pub(super) fn run(
         if pair.expires_at <= now {
             let mut index = pair.client_id.as_bytes().to_vec();
             index.extend_from_slice(pair.id.as_bytes());
-            store.client_pairs.remove(index).map_err(backend)?;
-            store.pairs.remove(key).map_err(backend)?;
+            t.client_pairs.remove(index).map_err(backend)?;
+            t.pairs.remove(key).map_err(backend)?;
             swept.pairs += 1;
         }
     }
