@@ -205,9 +205,13 @@ pub async fn authenticate(
             // argon2id cost of the user path.
             if service == Service::Introspection {
                 if let Ok(id) = Uuid::try_parse(&username) {
-                    if ctx.store.get_client(id).map_err(AuthError::from)?.is_some() {
-                        let client =
-                            clients::authenticate_from(ctx, &username, password.expose(), address)?;
+                    if let Some(client) = ctx.store.get_client(id).map_err(AuthError::from)? {
+                        let client = clients::authenticate_found_from(
+                            ctx,
+                            client,
+                            password.expose(),
+                            address,
+                        )?;
                         return Ok(Caller::Client(client));
                     }
                 }

@@ -71,13 +71,19 @@ pub fn authenticate(
     secret: &str,
 ) -> Result<OAuthClient, AuthError> {
     let id = Uuid::try_parse(client_id.trim()).map_err(|_| AuthError::InvalidClient)?;
-    let parsed = client_secret::parse(secret)
-        .filter(|p| p.id == id)
-        .ok_or(AuthError::InvalidClient)?;
-    ctx.store
-        .get_client(id)?
-        .filter(|c| parsed.matches(&c.secret_hash))
-        .ok_or(AuthError::InvalidClient)
+    if client_secret::parse(secret).is_none_or(|p| p.id != id) {
+        return Err(AuthError::InvalidClient);
+    }
+    let client = ctx.store.get_client(id)?.ok_or(AuthError::InvalidClient)?;
+    check_secret(client, secret)
+}
+
+/// Whether `secret` is the current secret of `client`, already read from the store.
+fn check_secret(client: OAuthClient, secret: &str) -> Result<OAuthClient, AuthError> {
+    match client_secret::parse(secret) {
+        Some(parsed) if parsed.id == client.id && parsed.matches(&client.secret_hash) => Ok(client),
+        _ => Err(AuthError::InvalidClient),
+    }
 }
 
 /// [`authenticate`] for a request from `address`: refused while the address is locked out,
@@ -88,13 +94,42 @@ pub fn authenticate_from(
     secret: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<OAuthClient, AuthError> {
+    let now = unless_locked(ctx, address)?;
+    counted(ctx, address, now, authenticate(ctx, client_id, secret))
+}
+
+/// [`authenticate_from`] for a client the caller has read from the store already.
+pub fn authenticate_found_from(
+    ctx: &Context,
+    client: OAuthClient,
+    secret: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<OAuthClient, AuthError> {
+    let now = unless_locked(ctx, address)?;
+    counted(ctx, address, now, check_secret(client, secret))
+}
+
+/// Refuses a locked-out address before any secret is looked at; says when it was checked.
+fn unless_locked(
+    ctx: &Context,
+    address: Option<std::net::IpAddr>,
+) -> Result<time::OffsetDateTime, AuthError> {
     let now = ctx.now();
     ctx.guard
         .check(None, address, now)
         .map_err(|l| AuthError::Locked {
             retry_after_seconds: l.retry_after_seconds,
         })?;
-    let outcome = authenticate(ctx, client_id, secret);
+    Ok(now)
+}
+
+/// Counts a failed client authentication for the statistics and the address's lockout.
+fn counted(
+    ctx: &Context,
+    address: Option<std::net::IpAddr>,
+    now: time::OffsetDateTime,
+    outcome: Result<OAuthClient, AuthError>,
+) -> Result<OAuthClient, AuthError> {
     if matches!(outcome, Err(AuthError::InvalidClient)) {
         ctx.stats.failure(now);
         ctx.guard

@@ -81,10 +81,10 @@ pub fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, Aut
 
 /// A JWT of either kind, told apart by its `typ`.
 pub fn jwt(ctx: &Context, token: &str) -> Result<Option<Credential>, AuthError> {
-    let Ok(header) = jsonwebtoken::decode_header(token) else {
+    let Some(typ) = crate::tokens::jwt::typ_of(token) else {
         return Ok(None);
     };
-    let typ = header.typ.unwrap_or_default().to_ascii_lowercase();
+    let typ = typ.to_ascii_lowercase();
     if typ.ends_with(crate::tokens::access::TYP) {
         Ok(access_jwt(ctx, token)?.map(Credential::Access))
     } else if typ == claims::TYP.to_ascii_lowercase() {

@@ -113,6 +113,29 @@ fn decode_payload<T: DeserializeOwned>(token: &str) -> Result<T, TokenError> {
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
+/// The `typ` header of a JWT, read without the rest of the header (the verification that
+/// follows reads it all).
+pub fn typ_of(token: &str) -> Option<String> {
+    use base64::Engine;
+    #[derive(serde::Deserialize)]
+    struct Typ {
+        typ: Option<String>,
+    }
+    let header = token.split('.').next()?;
+    if header.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    Some(
+        serde_json::from_slice::<Typ>(&bytes)
+            .ok()?
+            .typ
+            .unwrap_or_default(),
+    )
+}
+
 /// The `iss` of a token's payload, if it is a single string.
 fn single_issuer(token: &str) -> Option<String> {
     use base64::Engine;
