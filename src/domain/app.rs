@@ -13,7 +13,7 @@ impl Name {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.chars().count() > 128 || raw.chars().any(char::is_control) {
-            return Err(ValidationError::Field("name"));
+            return Err(ValidationError::Name);
         }
         Ok(Self(raw.to_string()))
     }
@@ -171,6 +171,10 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(Name::parse("  web  ").map(|n| n.0), Ok("web".to_string()));
         assert!(Name::parse("").is_err());
-        assert!(Name::parse(&"x".repeat(129)).is_err());
+        assert_eq!(
+            Name::parse(&"x".repeat(129)).map(|n| n.0),
+            Err(ValidationError::Name)
+        );
+        assert!(ValidationError::Name.to_string().contains("128"));
     }
 }

@@ -14,6 +14,8 @@ pub enum ValidationError {
     Role,
     #[error("{0} must be at most 256 characters without control characters")]
     Field(&'static str),
+    #[error("name must be 1 to 128 characters without control characters")]
+    Name,
     #[error(
         "scopes are 1 to 128 printable ASCII characters without spaces, quotes or backslashes"
     )]
