@@ -130,6 +130,23 @@ pub fn load_master_key(
     }
 }
 
+/// The master key as [`load_master_key`] would find it, but never created: `None` when neither
+/// `env_value` nor `<data_dir>/master.key` exists (for `tessera check`).
+pub fn find_master_key(
+    data_dir: &Path,
+    env_value: Option<&str>,
+) -> Result<Option<MasterKey>, SecretBoxError> {
+    if let Some(value) = env_value {
+        return decode_key(value).map(Some).ok_or(SecretBoxError::BadEnvKey);
+    }
+    match read_key_file(&data_dir.join(MASTER_KEY_FILE)) {
+        Err(SecretBoxError::KeyFile { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        found => found.map(Some),
+    }
+}
+
 /// Encrypts `plaintext`, binding `aad` to it: `nonce || ciphertext || tag`.
 #[expect(
     clippy::expect_used,

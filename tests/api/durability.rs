@@ -233,6 +233,44 @@ async fn acknowledged_logins_and_rotations_survive_sigkill() {
     assert_eq!(status, 200, "the other session survived too");
 }
 
+#[actix_rt::test]
+async fn check_finds_signing_keys_that_the_master_key_does_not_open() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let server = start(&config, Some("admin-password-1"));
+    server.kill9();
+    let check = |master: Option<&str>| {
+        let mut cmd = command(&config);
+        cmd.arg("check");
+        match master {
+            Some(key) => cmd.env("TESSERA_MASTER_KEY", key),
+            None => cmd.env_remove("TESSERA_MASTER_KEY"),
+        };
+        let out = cmd.output().expect("check runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, out) = check(None);
+    assert!(ok, "with the data dir's own master key: {out}");
+
+    let other = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let (ok, out) = check(Some(&other));
+    assert!(!ok, "another master key must not pass: {out}");
+    assert!(out.contains("does not open with this master key"), "{out}");
+
+    std::fs::remove_file(dir.path().join("data").join("master.key")).expect("removed");
+    let (ok, out) = check(None);
+    assert!(!ok, "no master key must not pass: {out}");
+    assert!(out.contains("there is no master key"), "{out}");
+    assert!(
+        !dir.path().join("data").join("master.key").exists(),
+        "check must not create a master key"
+    );
+}
+
 #[test]
 fn an_unknown_config_key_stops_the_start_and_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
