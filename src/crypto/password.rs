@@ -247,12 +247,17 @@ fn hash_with(params: &Params, password: &str, memory: &mut Memory) -> Result<Str
             )
         })
         .map_err(failed)?;
+    phc(params, &salt, &out)
+}
+
+/// The argon2id PHC string of `params`, `salt` and the output `out`.
+fn phc(params: &Params, salt: &SaltString, out: &[u8]) -> Result<String, HashError> {
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(params).map_err(failed)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(failed)?),
+        hash: Some(Output::new(out).map_err(failed)?),
     };
     Ok(phc.to_string())
 }
@@ -261,14 +266,7 @@ fn hash_with(params: &Params, password: &str, memory: &mut Memory) -> Result<Str
 fn dummy_phc(params: &Params) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
     let out = crate::crypto::random_bytes::<{ Params::DEFAULT_OUTPUT_LEN }>();
-    let phc = PasswordHash {
-        algorithm: Algorithm::Argon2id.ident(),
-        version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(failed)?,
-        salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(failed)?),
-    };
-    Ok(phc.to_string())
+    phc(params, &salt, &out)
 }
 
 /// Verifies with the parameters the stored hash carries, comparing in constant time.
