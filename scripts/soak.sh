@@ -10,8 +10,8 @@
 # the end. Each RSS figure is the median of three samples, so one sample taken while a
 # password hash holds its memory does not decide. Connection errors, unexpected 4xx and
 # wrong answers are reported, and so is the data dir trend: tessera sweeps ended sessions and
-# expired tokens every 10 minutes (SWEEP_EVERY in src/app.rs, revoked sessions kept an hour),
-# so only a run well past 10 minutes can show disk use levelling off.
+# expired tokens every 2 minutes (SWEEP_EVERY in src/app.rs, revoked sessions kept an hour),
+# and sessions here last 5 minutes, so a run of 10 minutes or more shows disk use levelling off.
 #
 # Tokens are short-lived here (claims and refresh tokens 2 min, sessions 5 min) so that
 # expiry, and the sweeping of what expired, happens within the run. argon2id is cheap

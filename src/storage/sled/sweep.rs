@@ -10,6 +10,19 @@ use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+/// Removals between flushes. sled keeps every unflushed change in memory, and a sweep of ten
+/// minutes of sessions removed hundreds of thousands of records before its one flush.
+const FLUSH_EVERY: u64 = 1_000;
+
+/// Counts a removal, and flushes every `FLUSH_EVERY`.
+fn removed(store: &SledStore, count: &mut u64) -> Result<(), StoreError> {
+    *count += 1;
+    if count.is_multiple_of(FLUSH_EVERY) {
+        store.durable()?;
+    }
+    Ok(())
+}
+
 pub(super) fn run(
     store: &SledStore,
     now: OffsetDateTime,
@@ -18,6 +31,7 @@ pub(super) fn run(
     let _gate = store.gate()?;
     let t = store.trees()?;
     let mut swept = Swept::default();
+    let mut removals = 0;
 
     let mut ended: HashSet<Uuid> = HashSet::new();
     let mut ended_index = Vec::new();
@@ -50,12 +64,14 @@ pub(super) fn run(
         if ended.contains(&token.session.0) || token.expires_at <= now {
             t.refresh_tokens.remove(key).map_err(backend)?;
             swept.refresh_tokens += 1;
+            removed(store, &mut removals)?;
         }
     }
     for (key, index) in ended_index {
         t.user_sessions.remove(index).map_err(backend)?;
         t.sessions.remove(key).map_err(backend)?;
         swept.sessions += 1;
+        removed(store, &mut removals)?;
     }
 
     for item in t.revoked_jti.iter() {
@@ -64,6 +80,7 @@ pub(super) fn run(
         if until.is_ok_and(|t| t <= now.unix_timestamp()) {
             t.revoked_jti.remove(key).map_err(backend)?;
             swept.revocations += 1;
+            removed(store, &mut removals)?;
         }
     }
 
@@ -78,6 +95,7 @@ pub(super) fn run(
             t.client_pairs.remove(index).map_err(backend)?;
             t.pairs.remove(key).map_err(backend)?;
             swept.pairs += 1;
+            removed(store, &mut removals)?;
         }
     }
     drop(_gate);
