@@ -20,6 +20,10 @@
 # SOAK_MIX=read runs a mix that writes nothing to the store after one login per client
 # (introspections and key checks): RSS that still grows then is a leak, not the store.
 #
+# SOAK_BIN runs another tessera binary instead of building this tree's. SOAK_WRAP runs the
+# server under a tool, e.g. SOAK_WRAP="heaptrack -o /tmp/soak-heap" (the RSS figures then are
+# the wrapper's; read the tool's own report).
+#
 #   SOAK_MINUTES=3 scripts/soak.sh
 set -euo pipefail
 
@@ -35,8 +39,8 @@ static_password="soak-gateway-password"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo build --release --locked --bin tessera
-bin="$root/target/release/tessera"
+[ -n "${SOAK_BIN:-}" ] || cargo build --release --locked --bin tessera
+bin="${SOAK_BIN:-$root/target/release/tessera}"
 
 work="$(mktemp -d -t tessera-soak.XXXXXX)"
 data="$work/data"
@@ -76,7 +80,7 @@ EOF
 
 # The access log would be a line per request; everything else is kept.
 TESSERA_ADMIN_PASSWORD="$admin_password" RUST_LOG="info,tessera::access=warn" \
-    "$bin" --config "$work/tessera.toml" serve 2>"$work/server.log" &
+    ${SOAK_WRAP:-} "$bin" --config "$work/tessera.toml" serve 2>"$work/server.log" &
 server_pid=$!
 
 public="" intranet=""
