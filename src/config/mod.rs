@@ -351,13 +351,16 @@ impl Config {
             return Err(invalid("tokens.audience", "must not be empty"));
         }
         let p = &self.passwords;
-        if argon2::Params::new(
-            p.argon2_memory_kib,
-            p.argon2_iterations,
-            p.argon2_parallelism,
-            None,
-        )
-        .is_err()
+        // argon2 computes `p_cost * 8` unchecked: a huge parallelism must not reach it.
+        if !(argon2::Params::MIN_P_COST..=argon2::Params::MAX_P_COST)
+            .contains(&p.argon2_parallelism)
+            || argon2::Params::new(
+                p.argon2_memory_kib,
+                p.argon2_iterations,
+                p.argon2_parallelism,
+                None,
+            )
+            .is_err()
         {
             return Err(invalid(
                 "passwords",
@@ -481,6 +484,13 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_huge_argon2_parallelism_is_refused_not_a_panic() {
+        let mut config = super::Config::default();
+        config.passwords.argon2_parallelism = u32::MAX;
+        assert!(config.validate().is_err());
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
