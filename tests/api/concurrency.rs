@@ -78,17 +78,7 @@ async fn fifty_concurrent_refreshes_of_one_token_have_one_winner_and_no_fork() {
             successors.push(str_of(&json(res).await["refresh_token"]));
         }
     }
-    assert_eq!(successors.len(), 1, "exactly one winner: {statuses:?}");
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
-    // As in refresh.rs: requests that overlapped the winning exchange lose the race and leave
-    // the session be; one begun after it is a replay and ends the session. Either way the
-    // session is one thing — live with exactly the winner's token, or over.
-    let live = app.introspect(&claims).await["active"] == true;
-    let successor_works = app.refresh(&successors[0]).await.status() == 200;
-    assert_eq!(live, successor_works, "no forked session");
+    crate::helpers::assert_one_winner_no_fork(&app, &statuses, &successors, &claims).await;
 }
 
 #[actix_rt::test]

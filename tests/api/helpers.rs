@@ -138,3 +138,23 @@ impl TestApp {
 pub async fn json(res: reqwest::Response) -> serde_json::Value {
     res.json().await.expect("json body")
 }
+
+/// After concurrent refreshes of one token: exactly one successor, every answer 200 or 401, and
+/// no forked session. Requests that overlapped the winning exchange lose the race and leave the
+/// session be; one the server only began after it is a replay and ends the session. Either way
+/// the session is one thing: live with exactly the winner's token, or over.
+pub async fn assert_one_winner_no_fork(
+    app: &TestApp,
+    statuses: &[u16],
+    successors: &[String],
+    claims: &str,
+) {
+    assert_eq!(successors.len(), 1, "exactly one winner: {statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 401),
+        "{statuses:?}"
+    );
+    let live = app.introspect(claims).await["active"] == true;
+    let successor_works = app.refresh(&successors[0]).await.status() == 200;
+    assert_eq!(live, successor_works, "no forked session");
+}

@@ -108,17 +108,7 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner_and_no_fork()
         }
     }
 
-    assert_eq!(successors.len(), 1, "{statuses:?}");
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
-    // Requests that overlapped the winning exchange lose the race and leave the session be;
-    // one the server only began after the exchange is a replay and ends it. Either way the
-    // session is one thing: live with the winner's token, or over.
-    let live = app.introspect(&claims).await["active"] == true;
-    let successor_works = app.refresh(&successors[0]).await.status() == 200;
-    assert_eq!(live, successor_works, "no forked session");
+    crate::helpers::assert_one_winner_no_fork(&app, &statuses, &successors, &claims).await;
 }
 
 #[actix_rt::test]
