@@ -5,13 +5,13 @@
 # (default 10): resident memory (VmRSS), open file descriptors, data dir size, and the load's
 # response counts.
 #
-# It fails (exit 1) on any 5xx, or if RSS grows more than SOAK_MAX_RSS_GROWTH percent
-# (default 10) between the end of the warm-up (the first fifth of the run, at least 30 s) and
-# the end. Each RSS figure is the median of three samples, so one sample taken while a
-# password hash holds its memory does not decide. Connection errors, unexpected 4xx and
-# wrong answers are reported, and so is the data dir trend: tessera sweeps ended sessions and
-# expired tokens every 2 minutes (SWEEP_EVERY in src/app.rs, revoked sessions kept an hour),
-# and sessions here last 5 minutes, so a run of 10 minutes or more shows disk use levelling off.
+# scripts/soak_judge.py gives the verdict. It fails (exit 1) on any 5xx, or if RSS grows more
+# than SOAK_MAX_RSS_GROWTH percent (default 10) after the warm-up, read from the line fitted
+# through every sample after it. The warm-up is the first fifth of the run and at least the 7
+# minutes the store takes to reach its steady size here (sessions last 5 minutes, and tessera
+# sweeps ended sessions and expired tokens every 2 minutes: SWEEP_EVERY in src/app.rs). A run
+# shorter than that is judged on everything but RSS. Connection errors, unexpected 4xx and
+# wrong answers are reported, and so is the data dir trend.
 #
 # Tokens are short-lived here (claims and refresh tokens 2 min, sessions 5 min) so that
 # expiry, and the sweeping of what expired, happens within the run. argon2id is cheap
@@ -19,6 +19,8 @@
 #
 # SOAK_MIX=read runs a mix that writes nothing to the store after one login per client
 # (introspections and key checks): RSS that still grows then is a leak, not the store.
+#
+# SOAK_KEEP=1 keeps the work dir (server log, samples, data dir) and prints where it is.
 #
 # SOAK_BIN runs another tessera binary instead of building this tree's. SOAK_WRAP runs the
 # server under a tool, e.g. SOAK_WRAP="heaptrack -o /tmp/soak-heap" (the RSS figures then are
@@ -51,7 +53,7 @@ cleanup() {
     [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     wait 2>/dev/null || true
-    rm -rf "$work"
+    if [ -n "${SOAK_KEEP:-}" ]; then echo "soak: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -141,59 +143,9 @@ logged=$(grep -c 'ERROR' "$work/server.log" || true)
 echo "server log: $logged ERROR lines"
 grep -m5 'ERROR' "$work/server.log" || true
 
-python3 - "$samples" "$work/stats.json" "$seconds" "$max_growth" "$server_alive" <<'EOF'
-import json, statistics, sys
-
-samples_path, stats_path, seconds, max_growth, alive = sys.argv[1:]
-rows = [line.split("\t") for line in open(samples_path).read().splitlines()[1:]]
-rows = [[int(x) for x in row] for row in rows]
-stats = json.load(open(stats_path))
-classes = stats["classes"]
-failed = []
-
-print("\n== soak summary ==")
-print(f"duration: {stats['elapsed_seconds']} s, requests: {stats['requests']} "
-      f"({stats['requests'] / max(stats['elapsed_seconds'], 1):.0f}/s)")
-print("responses: " + ", ".join(f"{k} {v}" for k, v in classes.items()))
-for op, counts in sorted(stats["by_op"].items()):
-    print(f"  {op:20} " + ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
-for example in stats["examples"]:
-    print(f"  e.g. {example}")
-if classes["5xx"]:
-    failed.append(f"{classes['5xx']} responses were 5xx")
-if alive != "1":
-    failed.append("tessera died during the soak")
-
-if len(rows) < 6:
-    failed.append(f"only {len(rows)} samples: too short a run to judge")
-else:
-    warmup = max(30, int(seconds) // 5)
-    after = [r for r in rows if r[0] >= warmup] or rows[-3:]
-    base = statistics.median(r[1] for r in after[:3])
-    end = statistics.median(r[1] for r in rows[-3:])
-    growth = (end - base) / base * 100
-    print(f"RSS: {rows[0][1]} kB at the first sample, {base:.0f} kB after the {warmup} s warm-up, "
-          f"{end:.0f} kB at the end: {growth:+.1f}% (limit {max_growth}%); "
-          f"max {max(r[1] for r in rows)} kB")
-    if growth > float(max_growth):
-        failed.append(f"RSS grew {growth:.1f}% after the warm-up")
-    fds = [r[2] for r in rows]
-    print(f"file descriptors: min {min(fds)}, max {max(fds)}, "
-          f"after the warm-up min {min(r[2] for r in after)}, max {max(r[2] for r in after)}")
-    sizes = [(r[0], r[3]) for r in rows]
-    quarter = max(1, len(sizes) // 4)
-    marks = [sizes[0], sizes[quarter], sizes[2 * quarter], sizes[3 * quarter], sizes[-1]]
-    print("data dir: " + ", ".join(f"{b / 1e6:.1f} MB at {t} s" for t, b in marks))
-    half = len(sizes) // 2
-    def rate(part):
-        (t0, b0), (t1, b1) = part[0], part[-1]
-        return (b1 - b0) / max(t1 - t0, 1) * 60 / 1e6
-    print(f"data dir growth: {rate(sizes[:half + 1]):.2f} MB/min in the first half, "
-          f"{rate(sizes[half:]):.2f} MB/min in the second "
-          "(levelling off would show a falling rate)")
-
-if failed:
-    print("SOAK FAILED: " + "; ".join(failed))
-    sys.exit(1)
-print("SOAK PASSED")
-EOF
+dead=()
+[ "$server_alive" = 1 ] || dead=(--dead)
+# The store reaches its steady size once the first sessions have ended and been swept:
+# session_max_age_seconds above plus one SWEEP_EVERY (src/app.rs).
+python3 "$root/scripts/soak_judge.py" "$samples" "$work/stats.json" --seconds "$seconds" \
+    --max-growth "$max_growth" --settle $((300 + 120)) "${dead[@]}"
