@@ -57,6 +57,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The store reaches its steady size once the first sessions have ended and been swept: one
+# session lifetime plus one sweep interval (SWEEP_EVERY in src/app.rs, 2 minutes).
+session_max_age=300
+sweep_every=120
+
 cat >"$work/tessera.toml" <<EOF
 [server]
 bind = "127.0.0.1:0"
@@ -68,7 +73,7 @@ password = "$static_password"
 [tokens]
 claims_ttl_seconds = 120
 refresh_ttl_seconds = 120
-session_max_age_seconds = 300
+session_max_age_seconds = $session_max_age
 access_token_ttl_seconds = 120
 
 [passwords]
@@ -145,7 +150,5 @@ grep -m5 'ERROR' "$work/server.log" || true
 
 dead=()
 [ "$server_alive" = 1 ] || dead=(--dead)
-# The store reaches its steady size once the first sessions have ended and been swept:
-# session_max_age_seconds above plus one SWEEP_EVERY (src/app.rs).
 python3 "$root/scripts/soak_judge.py" "$samples" "$work/stats.json" --seconds "$seconds" \
-    --max-growth "$max_growth" --settle $((300 + 120)) "${dead[@]}"
+    --max-growth "$max_growth" --settle $((session_max_age + sweep_every)) "${dead[@]}"
