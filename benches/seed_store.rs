@@ -141,6 +141,7 @@ fn seed_users(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             password_hash: hash.clone(),
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         match store.create_user(&user) {
             Ok(()) | Err(tessera::storage::StoreError::Conflict) => {}
@@ -186,6 +187,7 @@ fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             name: Name::parse(&format!("seed-app-{i}")).expect("name"),
             created_at: now,
             device_token: None,
+            version: 0,
         };
         store.create_app(&app).expect("create app");
     });
@@ -203,6 +205,7 @@ fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             expires_at: None,
             enabled: true,
             last_used_at: None,
+            version: 0,
         };
         store.create_api_key(&key).expect("create api key");
     });

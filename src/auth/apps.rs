@@ -1,7 +1,9 @@
 //! Applications, their API keys and their device token (SPEC §4).
 
+use super::edit::edit;
 use super::{blocking, seconds, AuthError, Context};
 use crate::domain::{ApiKey, Application, DeviceToken, GraceSecret, Name, ValidationError};
+use crate::storage::{Store, StoreError};
 use crate::tokens::secret::GeneratedSecret;
 use crate::tokens::{api_key, device};
 use time::OffsetDateTime;
@@ -23,6 +25,7 @@ pub async fn create_app(ctx: &Context, name: Name) -> Result<Application, AuthEr
         name,
         created_at: ctx.now(),
         device_token: None,
+        version: 0,
     };
     let (store, stored) = (ctx.store.clone(), app.clone());
     blocking(move || store.create_app(&stored)).await?;
@@ -77,6 +80,7 @@ pub async fn create_key(
         expires_at,
         enabled: true,
         last_used_at: None,
+        version: 0,
     };
     let (store, stored) = (ctx.store.clone(), key.clone());
     blocking(move || store.create_api_key(&stored)).await?;
@@ -109,19 +113,24 @@ pub async fn update_key(
     key_id: Uuid,
     patch: KeyPatch,
 ) -> Result<ApiKey, AuthError> {
-    let mut key = key_of(ctx, app_id, key_id)?;
-    if let Some(name) = patch.name {
-        key.name = name;
-    }
-    if let Some(enabled) = patch.enabled {
-        key.enabled = enabled;
-    }
-    if let Some(expires_at) = patch.expires_at {
-        key.expires_at = future(ctx, expires_at)?;
-    }
-    let (store, stored) = (ctx.store.clone(), key.clone());
-    blocking(move || store.update_api_key(&stored)).await?;
-    Ok(key)
+    let expires_at = patch.expires_at.map(|at| future(ctx, at)).transpose()?;
+    let store = ctx.store.clone();
+    edit(move || {
+        let mut key = stored_key(&*store, app_id, key_id)?;
+        if let Some(name) = &patch.name {
+            key.name = name.clone();
+        }
+        if let Some(enabled) = patch.enabled {
+            key.enabled = enabled;
+        }
+        if let Some(expires_at) = expires_at {
+            key.expires_at = expires_at;
+        }
+        store.update_api_key(&key)?;
+        key.version += 1;
+        Ok(key)
+    })
+    .await
 }
 
 /// Gives a key a new secret under the same id. The old secret stops working at once, or
@@ -137,16 +146,30 @@ pub async fn refresh_key(
             ValidationError::Other("grace_seconds must be at most 2592000 (30 days)").into(),
         );
     }
-    let mut key = key_of(ctx, app_id, key_id)?;
-    let secret = api_key::mint(key.id);
-    key.previous = (grace_seconds > 0).then(|| GraceSecret {
-        hash: key.hash,
-        valid_until: ctx.now() + seconds(grace_seconds),
-    });
-    key.hash = secret.hash();
-    let (store, stored) = (ctx.store.clone(), key.clone());
-    blocking(move || store.update_api_key(&stored)).await?;
+    let secret = api_key::mint(key_id);
+    let (hash, grace_until) = (secret.hash(), ctx.now() + seconds(grace_seconds));
+    let store = ctx.store.clone();
+    let key = edit(move || {
+        let mut key = stored_key(&*store, app_id, key_id)?;
+        key.previous = (grace_seconds > 0).then_some(GraceSecret {
+            hash: key.hash,
+            valid_until: grace_until,
+        });
+        key.hash = hash;
+        store.update_api_key(&key)?;
+        key.version += 1;
+        Ok(key)
+    })
+    .await?;
     Ok(IssuedKey { key, secret })
+}
+
+/// The key `key_id` of application `app_id`, read for an edit.
+fn stored_key(store: &dyn Store, app_id: Uuid, key_id: Uuid) -> Result<ApiKey, StoreError> {
+    store
+        .get_api_key(key_id)?
+        .filter(|k| k.app_id == app_id)
+        .ok_or(StoreError::NotFound)
 }
 
 pub async fn delete_key(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<(), AuthError> {
@@ -158,22 +181,29 @@ pub async fn delete_key(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<(),
 
 /// Creates or rotates an application's device token; the previous one stops working.
 pub async fn issue_device_token(ctx: &Context, app_id: Uuid) -> Result<GeneratedSecret, AuthError> {
-    let mut app = get_app(ctx, app_id)?;
     let secret = device::mint(app_id);
-    app.device_token = Some(DeviceToken {
+    let token = DeviceToken {
         hash: secret.hash(),
         created_at: ctx.now(),
-    });
+    };
     let store = ctx.store.clone();
-    blocking(move || store.update_app(&app)).await?;
+    edit(move || {
+        let mut app = store.get_app(app_id)?.ok_or(StoreError::NotFound)?;
+        app.device_token = Some(token.clone());
+        store.update_app(&app)
+    })
+    .await?;
     Ok(secret)
 }
 
 pub async fn delete_device_token(ctx: &Context, app_id: Uuid) -> Result<(), AuthError> {
-    let mut app = get_app(ctx, app_id)?;
-    if app.device_token.take().is_some() {
-        let store = ctx.store.clone();
-        blocking(move || store.update_app(&app)).await?;
-    }
-    Ok(())
+    let store = ctx.store.clone();
+    edit(move || {
+        let mut app = store.get_app(app_id)?.ok_or(StoreError::NotFound)?;
+        if app.device_token.take().is_some() {
+            store.update_app(&app)?;
+        }
+        Ok(())
+    })
+    .await
 }

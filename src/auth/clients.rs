@@ -24,6 +24,7 @@ pub async fn create_client(
         scopes,
         secret_hash: secret.hash(),
         created_at: ctx.now(),
+        version: 0,
     };
     let (store, stored) = (ctx.store.clone(), client.clone());
     blocking(move || store.create_client(&stored)).await?;
@@ -55,11 +56,18 @@ pub async fn rotate_secret(
     ctx: &Context,
     id: Uuid,
 ) -> Result<(OAuthClient, GeneratedSecret), AuthError> {
-    let mut client = get_client(ctx, id)?;
     let secret = client_secret::mint(id);
-    client.secret_hash = secret.hash();
-    let (store, stored) = (ctx.store.clone(), client.clone());
-    blocking(move || store.update_client(&stored)).await?;
+    let (store, hash) = (ctx.store.clone(), secret.hash());
+    let client = super::edit::edit(move || {
+        let mut client = store
+            .get_client(id)?
+            .ok_or(crate::storage::StoreError::NotFound)?;
+        client.secret_hash = hash;
+        store.update_client(&client)?;
+        client.version += 1;
+        Ok(client)
+    })
+    .await?;
     Ok((client, secret))
 }
 

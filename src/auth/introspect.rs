@@ -103,9 +103,14 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             let Some(parsed) = api_key::parse(token) else {
                 return Ok(());
             };
-            if let Some(mut key) = store.get_api_key(parsed.id)? {
+            // Read again on each attempt: a refresh committed meanwhile changes which secret
+            // the presented one is.
+            super::edit::edit(move || {
+                let Some(mut key) = store.get_api_key(parsed.id)? else {
+                    return Ok(());
+                };
                 if parsed.matches(&key.hash) {
-                    blocking(move || store.delete_api_key(key.id)).await?;
+                    store.delete_api_key(key.id)?;
                 } else if key
                     .previous
                     .as_ref()
@@ -113,24 +118,31 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                 {
                     // The old secret of a refreshed key: end its grace, keep the key.
                     key.previous = None;
-                    blocking(move || store.update_api_key(&key)).await?;
+                    store.update_api_key(&key)?;
                 }
-            }
+                Ok(())
+            })
+            .await?;
         }
         Some(SecretKind::DeviceToken) if scope == RevokeScope::Any => {
             let Some(parsed) = device::parse(token) else {
                 return Ok(());
             };
-            if let Some(mut app) = store.get_app(parsed.id)? {
+            super::edit::edit(move || {
+                let Some(mut app) = store.get_app(parsed.id)? else {
+                    return Ok(());
+                };
                 if app
                     .device_token
                     .as_ref()
                     .is_some_and(|d| parsed.matches(&d.hash))
                 {
                     app.device_token = None;
-                    blocking(move || store.update_app(&app)).await?;
+                    store.update_app(&app)?;
                 }
-            }
+                Ok(())
+            })
+            .await?;
         }
         Some(SecretKind::AccessSecret) => {
             let Some(parsed) = secret::parse(SecretKind::AccessSecret, token) else {

@@ -132,9 +132,9 @@ fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
         let Ok(phc) = hasher.hash(password).await else {
             return;
         };
-        let result = blocking(move || match store.get_user(&userid)? {
+        let result = super::edit::edit(move || match store.get_user(&userid)? {
             Some(mut current) => {
-                current.password_hash = phc;
+                current.password_hash.clone_from(&phc);
                 store.update_user(&current)
             }
             None => Ok(()),

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod caller;
 pub mod clients;
 pub mod credentials;
+pub(crate) mod edit;
 pub mod guard;
 pub mod introspect;
 pub mod login;
@@ -15,6 +16,8 @@ pub mod preamble;
 pub mod reload;
 pub mod signing;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 pub mod verified;
 
@@ -134,6 +137,8 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => AuthError::Conflict,
+            // An edit that lost to concurrent ones every time it was tried (auth::edit).
+            StoreError::Stale => AuthError::Conflict,
             StoreError::NotFound => AuthError::NotFound,
             StoreError::Full => AuthError::StorageFull,
             StoreError::Unavailable => AuthError::StorageUnavailable,

@@ -1,10 +1,11 @@
 //! Creating directory users: validation at the edge, argon2id hashing, durable storage.
 
+use super::edit::edit;
 use super::{blocking, AuthError, Context};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::SecretString;
 use crate::domain::{Email, NewUser, Role, User, UserId};
-use crate::storage::Store;
+use crate::storage::{Store, StoreError};
 use time::OffsetDateTime;
 
 fn build(new: NewUser, password_hash: String, now: OffsetDateTime) -> User {
@@ -20,6 +21,7 @@ fn build(new: NewUser, password_hash: String, now: OffsetDateTime) -> User {
         password_hash,
         created_at: now,
         updated_at: now,
+        version: 0,
     }
 }
 
@@ -87,48 +89,73 @@ pub fn list_users(
     Ok((users, next))
 }
 
-/// Applies a patch. Disabling a user ends all of that user's sessions (SPEC §4).
+/// Applies a patch. Disabling a user ends all of that user's sessions (SPEC §4). A concurrent
+/// edit of the same user is not lost: the patch is applied again to the newer record.
 pub async fn update_user(
     ctx: &Context,
     userid: &UserId,
     patch: UserPatch,
 ) -> Result<User, AuthError> {
-    let mut user = get_user(ctx, userid)?;
-    let was_disabled = user.disabled;
-    if let Some(email) = patch.email {
-        user.email = email;
-    }
-    if let Some(firstname) = patch.firstname {
-        user.firstname = NewUser::text_field("firstname", firstname)?;
-    }
-    if let Some(lastname) = patch.lastname {
-        user.lastname = NewUser::text_field("lastname", lastname)?;
-    }
-    if let Some(provider) = patch.provider {
-        user.provider = NewUser::text_field("provider", provider)?;
-    }
-    if let Some(domain) = patch.domain {
-        user.domain = NewUser::text_field("domain", domain)?;
-    }
-    if let Some(roles) = patch.roles {
-        user.roles = roles;
-    }
-    if let Some(disabled) = patch.disabled {
-        user.disabled = disabled;
-    }
-    let now = ctx.now();
-    user.updated_at = now;
-    let (store, stored) = (ctx.store.clone(), user.clone());
-    let end_sessions = user.disabled && !was_disabled;
-    blocking(move || {
-        store.update_user(&stored)?;
-        if end_sessions {
-            store.revoke_user_sessions(&stored.userid, now)?;
+    // Validate before any write: an invalid field changes nothing.
+    let patch = UserPatch {
+        firstname: patch
+            .firstname
+            .map(|v| NewUser::text_field("firstname", v))
+            .transpose()?,
+        lastname: patch
+            .lastname
+            .map(|v| NewUser::text_field("lastname", v))
+            .transpose()?,
+        provider: patch
+            .provider
+            .map(|v| NewUser::text_field("provider", v))
+            .transpose()?,
+        domain: patch
+            .domain
+            .map(|v| NewUser::text_field("domain", v))
+            .transpose()?,
+        ..patch
+    };
+    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
+    edit(move || {
+        let mut user = store.get_user(&userid)?.ok_or(StoreError::NotFound)?;
+        let was_disabled = user.disabled;
+        patch.apply(&mut user);
+        user.updated_at = now;
+        store.update_user(&user)?;
+        user.version += 1;
+        if user.disabled && !was_disabled {
+            store.revoke_user_sessions(&user.userid, now)?;
         }
-        Ok(())
+        Ok(user)
     })
-    .await?;
-    Ok(user)
+    .await
+}
+
+impl UserPatch {
+    fn apply(&self, user: &mut User) {
+        if let Some(email) = &self.email {
+            user.email.clone_from(email);
+        }
+        if let Some(firstname) = &self.firstname {
+            user.firstname.clone_from(firstname);
+        }
+        if let Some(lastname) = &self.lastname {
+            user.lastname.clone_from(lastname);
+        }
+        if let Some(provider) = &self.provider {
+            user.provider.clone_from(provider);
+        }
+        if let Some(domain) = &self.domain {
+            user.domain.clone_from(domain);
+        }
+        if let Some(roles) = &self.roles {
+            user.roles.clone_from(roles);
+        }
+        if let Some(disabled) = self.disabled {
+            user.disabled = disabled;
+        }
+    }
 }
 
 /// Sets a new password and ends all of the user's sessions.
@@ -141,11 +168,9 @@ pub async fn set_password(
     get_user(ctx, userid)?;
     let phc = ctx.hasher.hash(password).await?;
     let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
-    blocking(move || {
-        let mut user = store
-            .get_user(&userid)?
-            .ok_or(crate::storage::StoreError::NotFound)?;
-        user.password_hash = phc;
+    edit(move || {
+        let mut user = store.get_user(&userid)?.ok_or(StoreError::NotFound)?;
+        user.password_hash.clone_from(&phc);
         user.updated_at = now;
         store.update_user(&user)?;
         store.revoke_user_sessions(&userid, now)?;

@@ -68,6 +68,8 @@ pub struct Application {
     pub name: Name,
     pub created_at: OffsetDateTime,
     pub device_token: Option<DeviceToken>,
+    /// The stored version this value was read at (0: not stored yet); see `storage`.
+    pub version: u64,
 }
 
 impl fmt::Debug for Application {
@@ -98,6 +100,8 @@ pub struct ApiKey {
     pub expires_at: Option<OffsetDateTime>,
     pub enabled: bool,
     pub last_used_at: Option<OffsetDateTime>,
+    /// The stored version this value was read at (0: not stored yet); see `storage`.
+    pub version: u64,
 }
 
 impl fmt::Debug for ApiKey {
@@ -123,6 +127,8 @@ pub struct OAuthClient {
     pub scopes: Vec<Scope>,
     pub secret_hash: [u8; 32],
     pub created_at: OffsetDateTime,
+    /// The stored version this value was read at (0: not stored yet); see `storage`.
+    pub version: u64,
 }
 
 impl fmt::Debug for OAuthClient {

@@ -130,6 +130,8 @@ pub struct User {
     pub password_hash: String,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The stored version this value was read at (0: not stored yet); see `storage`.
+    pub version: u64,
 }
 
 impl fmt::Debug for User {
@@ -246,6 +248,7 @@ mod tests {
             password_hash: "$argon2id$secret".into(),
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         assert!(!format!("{user:?}").contains("argon2id"));
     }

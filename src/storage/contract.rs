@@ -27,6 +27,8 @@ pub(crate) fn user(id: &str) -> User {
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
         created_at: t0(),
         updated_at: t0(),
+        // As a create stores it, so that what is read back compares equal.
+        version: 1,
     }
 }
 
@@ -95,13 +97,32 @@ fn users(store: &dyn Store) {
     let mut changed = alice.clone();
     changed.disabled = true;
     store.update_user(&changed).expect("update");
-    assert!(
-        store
-            .get_user(&alice.userid)
-            .expect("get")
-            .expect("exists")
-            .disabled
+    let stored = store.get_user(&alice.userid).expect("get").expect("exists");
+    assert!(stored.disabled);
+    assert_eq!(stored.version, 2, "an update stores the next version");
+    // An edit made from a copy read before that update is refused, and changes nothing.
+    let mut stale = alice.clone();
+    stale.firstname = Some("Stale".into());
+    assert!(matches!(store.update_user(&stale), Err(StoreError::Stale)));
+    assert_eq!(
+        store.get_user(&alice.userid).expect("get"),
+        Some(stored),
+        "a stale update leaves the record as it was"
     );
+    // A create stores version 1 whatever the value said.
+    let fresh = User {
+        version: 0,
+        ..user("fresh")
+    };
+    store.create_user(&fresh).expect("create");
+    assert_eq!(
+        store
+            .get_user(&fresh.userid)
+            .expect("get")
+            .map(|u| u.version),
+        Some(1)
+    );
+    assert!(store.delete_user(&fresh.userid).expect("delete"));
     assert!(matches!(
         store.update_user(&user("ghost")),
         Err(StoreError::NotFound)
@@ -301,16 +322,17 @@ fn signing_keys(store: &dyn Store) {
     assert_eq!(keys, vec![retired, key("k2", true)]);
 }
 
-fn app(name: &str) -> Application {
+pub(crate) fn app(name: &str) -> Application {
     Application {
         id: Uuid::new_v4(),
         name: Name::parse(name).expect("valid name"),
         created_at: t0(),
         device_token: None,
+        version: 1,
     }
 }
 
-fn api_key(app: &Application) -> ApiKey {
+pub(crate) fn api_key(app: &Application) -> ApiKey {
     ApiKey {
         id: Uuid::new_v4(),
         app_id: app.id,
@@ -321,6 +343,7 @@ fn api_key(app: &Application) -> ApiKey {
         expires_at: None,
         enabled: true,
         last_used_at: None,
+        version: 1,
     }
 }
 
@@ -339,7 +362,9 @@ fn apps_and_keys(store: &dyn Store) {
         created_at: t0(),
     });
     store.update_app(&with_device).expect("update");
+    with_device.version = 2;
     assert_eq!(store.get_app(web.id).expect("get"), Some(with_device));
+    assert!(matches!(store.update_app(&web), Err(StoreError::Stale)));
 
     let k1 = api_key(&web);
     let k2 = api_key(&web);
@@ -358,6 +383,10 @@ fn apps_and_keys(store: &dyn Store) {
         .expect("touch");
     let used = store.get_api_key(k1.id).expect("get").expect("exists");
     assert_eq!(used.last_used_at, Some(t0() + Duration::seconds(5)));
+    assert_eq!(used.version, 1, "noting a use is not an edit");
+    store
+        .record_api_key_use(Uuid::new_v4(), t0())
+        .expect("an unknown key is no error");
 
     let mut disabled = k2.clone();
     disabled.enabled = false;
@@ -369,6 +398,12 @@ fn apps_and_keys(store: &dyn Store) {
             .expect("exists")
             .enabled
     );
+    // Re-enabling from the copy read before the disable is refused: no lost update.
+    assert!(matches!(store.update_api_key(&k2), Err(StoreError::Stale)));
+    assert!(matches!(
+        store.update_api_key(&api_key(&mobile)),
+        Err(StoreError::NotFound)
+    ));
 
     assert!(store.delete_api_key(k2.id).expect("delete"));
     assert!(!store.delete_api_key(k2.id).expect("delete"));
@@ -389,6 +424,7 @@ fn clients_and_pairs(store: &dyn Store) {
         scopes: vec![Scope::parse("read").expect("valid")],
         secret_hash: [5; 32],
         created_at: t0(),
+        version: 1,
     };
     store.create_client(&client).expect("create");
     assert_eq!(
@@ -398,7 +434,12 @@ fn clients_and_pairs(store: &dyn Store) {
     let mut rotated = client.clone();
     rotated.secret_hash = [6; 32];
     store.update_client(&rotated).expect("update");
+    rotated.version = 2;
     assert_eq!(store.list_clients().expect("list"), vec![rotated]);
+    assert!(matches!(
+        store.update_client(&client),
+        Err(StoreError::Stale)
+    ));
 
     let pair = AccessPair {
         id: Uuid::new_v4(),

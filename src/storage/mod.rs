@@ -3,6 +3,10 @@
 //! Business code sees only these traits (STYLE habit 5). Every mutating method is durable
 //! before it returns: a backend flushes to disk (SPEC §10), so a caller may answer 2xx at once.
 //! Methods are synchronous; the auth layer runs mutations on the blocking pool.
+//!
+//! Users, applications, API keys and OAuth clients carry a `version`: an update names the
+//! version it read and is refused with [`StoreError::Stale`] if the record changed since, so a
+//! read-modify-write never undoes a concurrent one (the caller reads again and reapplies).
 
 pub mod backup;
 #[cfg(test)]
@@ -27,12 +31,21 @@ pub enum StoreError {
     Locked,
     #[error("a record in {tree} cannot be decoded: {reason}")]
     Corrupt { tree: &'static str, reason: String },
-    #[error("the storage backend failed: {0}")]
-    Backend(String),
+    /// An update named a version of the record that is no longer the stored one.
+    #[error("the record was changed since it was read")]
+    Stale,
+    /// The backend failed; the cause is kept for the log.
+    #[error("the storage backend failed: {context}")]
+    Backend {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The disk is full: writes cannot be made durable; reads still work.
     #[error("the disk is full: the write was not made durable")]
     Full,
-    /// The store is being opened again after a failed write, and could not be yet.
+    /// A write could not be made durable for another reason than space (an I/O error), or the
+    /// store is being opened again after one: writes are refused until it recovers.
     #[error("the store is unavailable while it recovers from a failed write")]
     Unavailable,
     #[error("the backup is not usable: {0}")]
@@ -56,10 +69,11 @@ pub enum Rotation {
 }
 
 pub trait UserStore {
-    /// Stores a new user; `Conflict` if the userid is taken.
+    /// Stores a new user as version 1; `Conflict` if the userid is taken.
     fn create_user(&self, user: &User) -> Result<(), StoreError>;
     fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError>;
-    /// Replaces an existing user; `NotFound` if there is none.
+    /// Replaces an existing user whose stored version is `user.version`, and stores it as the
+    /// next version; `NotFound` if there is none, `Stale` if it changed since it was read.
     fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Removes a user; `false` if there was none.
     fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError>;
@@ -124,7 +138,8 @@ pub trait MetaStore {
 pub trait AppStore {
     fn create_app(&self, app: &Application) -> Result<(), StoreError>;
     fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError>;
-    /// Replaces an existing application (its device token); `NotFound` if there is none.
+    /// Replaces an existing application (its device token) of version `app.version`;
+    /// `NotFound` if there is none, `Stale` if it changed since it was read.
     fn update_app(&self, app: &Application) -> Result<(), StoreError>;
     fn list_apps(&self) -> Result<Vec<Application>, StoreError>;
     /// Removes an application with all its API keys; `false` if there was none.
@@ -136,12 +151,15 @@ pub trait ApiKeyStore {
     /// Stores a new key; `NotFound` if its application does not exist (checked atomically).
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError>;
-    /// Replaces an existing key; `NotFound` if there is none.
+    /// Replaces an existing key of version `key.version`; `NotFound` if there is none,
+    /// `Stale` if it changed since it was read.
     fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError>;
     fn list_api_keys(&self, app_id: Uuid) -> Result<Vec<ApiKey>, StoreError>;
     /// Notes when a key was last used. Bookkeeping, not a state change: written without a
-    /// flush of its own, so a crash may lose the latest few.
+    /// flush of its own, so a crash may lose the latest few, and without a new version. It
+    /// never brings back a key deleted, disabled or refreshed meanwhile: the write is dropped
+    /// if the record is no longer the one it read.
     fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
     fn count_api_keys(&self) -> Result<u64, StoreError>;
 }
@@ -149,7 +167,8 @@ pub trait ApiKeyStore {
 pub trait ClientStore {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
     fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError>;
-    /// Replaces an existing client (a new secret); `NotFound` if there is none.
+    /// Replaces an existing client (a new secret) of version `client.version`; `NotFound` if
+    /// there is none, `Stale` if it changed since it was read.
     fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
     fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
     /// Removes a client with all its AccessToken pairs; `false` if there was none.

@@ -34,6 +34,9 @@ pub(crate) struct UserV1 {
     password_hash: String,
     created_at: i64,
     updated_at: i64,
+    /// Absent in records written before versions (read as 0).
+    #[serde(default)]
+    version: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -108,9 +111,14 @@ fn from_ts(tree: &'static str, t: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(t).map_err(|e| corrupt(tree, e))
 }
 
-pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    // Serializing these plain structs to JSON cannot fail: no maps with non-string keys.
-    serde_json::to_vec(record).unwrap_or_default()
+/// The record as stored. Serializing these plain structs cannot fail today (no maps with
+/// non-string keys); should a later record make it fail, the write fails with the cause
+/// instead of storing an empty record.
+pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|e| StoreError::Backend {
+        context: "encoding a record",
+        source: Box::new(e),
+    })
 }
 
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
@@ -134,6 +142,7 @@ impl From<&User> for UserRecord {
             password_hash: u.password_hash.clone(),
             created_at: ts(u.created_at),
             updated_at: ts(u.updated_at),
+            version: u.version,
         })
     }
 }
@@ -164,6 +173,7 @@ impl TryFrom<UserRecord> for User {
             password_hash: r.password_hash,
             created_at: from_ts(T, r.created_at)?,
             updated_at: from_ts(T, r.updated_at)?,
+            version: r.version,
         })
     }
 }
@@ -281,6 +291,9 @@ pub(crate) struct AppV1 {
     name: String,
     created_at: i64,
     device_token: Option<DeviceTokenV1>,
+    /// Absent in records written before versions (read as 0).
+    #[serde(default)]
+    version: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -308,6 +321,9 @@ pub(crate) struct ApiKeyV1 {
     expires_at: Option<i64>,
     enabled: bool,
     last_used_at: Option<i64>,
+    /// Absent in records written before versions (read as 0).
+    #[serde(default)]
+    version: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -324,6 +340,9 @@ pub(crate) struct ClientV1 {
     scopes: Vec<String>,
     secret_sha256: String,
     created_at: i64,
+    /// Absent in records written before versions (read as 0).
+    #[serde(default)]
+    version: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -375,6 +394,7 @@ impl From<&Application> for AppRecord {
                 sha256: B64.encode(d.hash),
                 created_at: ts(d.created_at),
             }),
+            version: a.version,
         })
     }
 }
@@ -397,6 +417,7 @@ impl TryFrom<AppRecord> for Application {
                     })
                 })
                 .transpose()?,
+            version: r.version,
         })
     }
 }
@@ -414,6 +435,7 @@ impl From<&ApiKey> for ApiKeyRecord {
             expires_at: k.expires_at.map(ts),
             enabled: k.enabled,
             last_used_at: k.last_used_at.map(ts),
+            version: k.version,
         })
     }
 }
@@ -440,6 +462,7 @@ impl TryFrom<ApiKeyRecord> for ApiKey {
             expires_at: r.expires_at.map(|t| from_ts(T, t)).transpose()?,
             enabled: r.enabled,
             last_used_at: r.last_used_at.map(|t| from_ts(T, t)).transpose()?,
+            version: r.version,
         })
     }
 }
@@ -452,6 +475,7 @@ impl From<&OAuthClient> for ClientRecord {
             scopes: scopes_to(&c.scopes),
             secret_sha256: B64.encode(c.secret_hash),
             created_at: ts(c.created_at),
+            version: c.version,
         })
     }
 }
@@ -467,6 +491,7 @@ impl TryFrom<ClientRecord> for OAuthClient {
             scopes: scopes_from(T, &r.scopes)?,
             secret_hash: hash_from(T, &r.secret_sha256)?,
             created_at: from_ts(T, r.created_at)?,
+            version: r.version,
         })
     }
 }
@@ -519,13 +544,23 @@ mod tests {
             password_hash: "$argon2id$v=19$...".into(),
             created_at: now,
             updated_at: now,
+            version: 3,
         };
-        let bytes = encode(&UserRecord::from(&user));
+        let bytes = encode(&UserRecord::from(&user)).expect("encode");
         assert!(String::from_utf8_lossy(&bytes).starts_with(r#"{"v":"1""#));
         let back: User = decode::<UserRecord>("users", &bytes)
             .and_then(User::try_from)
             .expect("round trip");
         assert_eq!(back, user);
+    }
+
+    #[test]
+    fn a_record_written_before_versions_reads_as_version_0() {
+        let bytes = br#"{"v":"1","id":"6a2f41a3-c4e6-4b9a-9b39-64b9a1c8e2f1","name":"n","created_at":1700000000,"device_token":null}"#;
+        let app = decode::<AppRecord>("apps", bytes)
+            .and_then(Application::try_from)
+            .expect("decodes");
+        assert_eq!(app.version, 0);
     }
 
     #[test]

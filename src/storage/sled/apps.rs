@@ -1,6 +1,6 @@
 //! The sled side of applications, API keys, OAuth clients and AccessToken pairs.
 
-use super::{abort, backend, tx_error, SledStore};
+use super::{abort, backend, tx_error, SledStore, Tree};
 use crate::domain::{AccessPair, ApiKey, Application, OAuthClient};
 use crate::storage::records::{decode, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord};
 use crate::storage::{ApiKeyStore, AppStore, ClientStore, PairStore, StoreError};
@@ -19,13 +19,13 @@ fn pair_key(parent: Uuid, child: Uuid) -> [u8; 32] {
 }
 
 /// The children listed under `parent` in an index tree.
-fn children(index: &sled::Tree, parent: Uuid) -> Result<Vec<Uuid>, StoreError> {
+fn children(index: &Tree, parent: Uuid) -> Result<Vec<Uuid>, StoreError> {
     index
         .scan_prefix(parent.as_bytes())
         .map(|item| {
             let (key, _) = item.map_err(backend)?;
             Uuid::from_slice(&key[16..]).map_err(|e| StoreError::Corrupt {
-                tree: "index",
+                tree: index.name,
                 reason: e.to_string(),
             })
         })
@@ -33,24 +33,42 @@ fn children(index: &sled::Tree, parent: Uuid) -> Result<Vec<Uuid>, StoreError> {
 }
 
 impl SledStore {
-    /// Replaces a record only if it exists: `NotFound` otherwise.
-    fn replace(&self, tree: &sled::Tree, key: &[u8], value: Vec<u8>) -> Result<(), StoreError> {
-        let existed = tree
-            .transaction(|t| {
-                if t.get(key)?.is_none() {
-                    return Ok(false);
-                }
-                t.insert(key, value.as_slice())?;
-                TxResult::Ok(true)
-            })
-            .map_err(tx_error)?;
-        if !existed {
-            return Err(StoreError::NotFound);
-        }
+    /// Replaces a record with `next` only if the stored one is at version `read`: `NotFound`
+    /// if there is none, `Stale` if another writer changed it since the caller read it.
+    pub(super) fn replace_version<R, T>(
+        &self,
+        tree: &Tree,
+        key: &[u8],
+        read: u64,
+        version: impl Fn(&T) -> u64,
+        next: Vec<u8>,
+    ) -> Result<(), StoreError>
+    where
+        R: for<'de> serde::Deserialize<'de>,
+        T: TryFrom<R, Error = StoreError>,
+    {
+        let kind = tree.name;
+        tree.transaction(|t| {
+            let Some(raw) = t.get(key)? else {
+                return Err(abort(StoreError::NotFound));
+            };
+            let stored = T::try_from(decode::<R>(kind, &raw).map_err(abort)?).map_err(abort)?;
+            if version(&stored) != read {
+                return Err(abort(StoreError::Stale));
+            }
+            t.insert(key, next.as_slice())?;
+            TxResult::Ok(())
+        })
+        .map_err(tx_error)?;
         self.durable()
     }
 
-    fn insert_new(&self, tree: &sled::Tree, key: &[u8], value: Vec<u8>) -> Result<(), StoreError> {
+    pub(super) fn insert_new(
+        &self,
+        tree: &Tree,
+        key: &[u8],
+        value: Vec<u8>,
+    ) -> Result<(), StoreError> {
         let swapped = tree
             .compare_and_swap(key, None as Option<&[u8]>, Some(value))
             .map_err(backend)?;
@@ -60,7 +78,7 @@ impl SledStore {
         self.durable()
     }
 
-    fn all<R, T>(&self, tree: &sled::Tree, name: &'static str) -> Result<Vec<T>, StoreError>
+    fn all<R, T>(&self, tree: &Tree) -> Result<Vec<T>, StoreError>
     where
         R: for<'de> serde::Deserialize<'de>,
         T: TryFrom<R, Error = StoreError>,
@@ -68,7 +86,7 @@ impl SledStore {
         tree.iter()
             .map(|item| {
                 let (_, bytes) = item.map_err(backend)?;
-                T::try_from(decode::<R>(name, &bytes)?)
+                T::try_from(decode::<R>(tree.name, &bytes)?)
             })
             .collect()
     }
@@ -78,13 +96,13 @@ impl SledStore {
     /// transaction are caught by a second pass.
     fn delete_with_children(
         &self,
-        records: &sled::Tree,
-        index: &sled::Tree,
-        child_records: &sled::Tree,
+        records: &Tree,
+        index: &Tree,
+        child_records: &Tree,
         parent: Uuid,
     ) -> Result<bool, StoreError> {
         let kids = children(index, parent)?;
-        let existed = (records, index, child_records)
+        let existed = (&**records, &**index, &**child_records)
             .transaction(|(records, index, child_records)| {
                 let existed = records.remove(parent.as_bytes())?.is_some();
                 for kid in &kids {
@@ -105,14 +123,14 @@ impl SledStore {
     /// Inserts a child record and its index entry, provided the parent exists.
     fn insert_child(
         &self,
-        parents: &sled::Tree,
-        index: &sled::Tree,
-        child_records: &sled::Tree,
+        parents: &Tree,
+        index: &Tree,
+        child_records: &Tree,
         parent: Uuid,
         child: Uuid,
         value: Vec<u8>,
     ) -> Result<(), StoreError> {
-        (parents, index, child_records)
+        (&**parents, &**index, &**child_records)
             .transaction(|(parents, index, child_records)| {
                 if parents.get(parent.as_bytes())?.is_none() {
                     return Err(abort(StoreError::NotFound));
@@ -130,12 +148,12 @@ impl SledStore {
 
     fn remove_child(
         &self,
-        index: &sled::Tree,
-        child_records: &sled::Tree,
+        index: &Tree,
+        child_records: &Tree,
         parent: Uuid,
         child: Uuid,
     ) -> Result<bool, StoreError> {
-        let existed = (index, child_records)
+        let existed = (&**index, &**child_records)
             .transaction(|(index, child_records)| {
                 index.remove(&pair_key(parent, child)[..])?;
                 TxResult::Ok(child_records.remove(child.as_bytes())?.is_some())
@@ -146,27 +164,46 @@ impl SledStore {
     }
 }
 
+/// A copy of `value` with its version set for storing.
+fn with_version<T: Clone>(value: &T, set: impl Fn(&mut T)) -> T {
+    let mut first = value.clone();
+    set(&mut first);
+    first
+}
+
 impl AppStore for SledStore {
     fn create_app(&self, app: &Application) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.insert_new(&t.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
+        let first = with_version(app, |a| a.version = 1);
+        self.insert_new(
+            &t.apps,
+            app.id.as_bytes(),
+            encode(&AppRecord::from(&first))?,
+        )
     }
 
     fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError> {
         let t = self.trees()?;
-        self.read::<AppRecord, Application>(&t.apps, "apps", id.as_bytes())
+        self.read::<AppRecord, Application>(&t.apps, id.as_bytes())
     }
 
     fn update_app(&self, app: &Application) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.replace(&t.apps, app.id.as_bytes(), encode(&AppRecord::from(app)))
+        let next = with_version(app, |a| a.version += 1);
+        self.replace_version::<AppRecord, Application>(
+            &t.apps,
+            app.id.as_bytes(),
+            app.version,
+            |a| a.version,
+            encode(&AppRecord::from(&next))?,
+        )
     }
 
     fn list_apps(&self) -> Result<Vec<Application>, StoreError> {
         let t = self.trees()?;
-        self.all::<AppRecord, Application>(&t.apps, "apps")
+        self.all::<AppRecord, Application>(&t.apps)
     }
 
     fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
@@ -185,22 +222,25 @@ impl ApiKeyStore for SledStore {
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        let value = encode(&ApiKeyRecord::from(key));
+        let value = encode(&ApiKeyRecord::from(&with_version(key, |k| k.version = 1)))?;
         self.insert_child(&t.apps, &t.app_keys, &t.api_keys, key.app_id, key.id, value)
     }
 
     fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError> {
         let t = self.trees()?;
-        self.read::<ApiKeyRecord, ApiKey>(&t.api_keys, "api_keys", id.as_bytes())
+        self.read::<ApiKeyRecord, ApiKey>(&t.api_keys, id.as_bytes())
     }
 
     fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.replace(
+        let next = with_version(key, |k| k.version += 1);
+        self.replace_version::<ApiKeyRecord, ApiKey>(
             &t.api_keys,
             key.id.as_bytes(),
-            encode(&ApiKeyRecord::from(key)),
+            key.version,
+            |k| k.version,
+            encode(&ApiKeyRecord::from(&next))?,
         )
     }
 
@@ -226,20 +266,27 @@ impl ApiKeyStore for SledStore {
     }
 
     fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
-        let _gate = self.gate()?;
+        // Bookkeeping: skipped at once while writes are refused (it may run on an HTTP worker,
+        // which must not wait on a disk probe), and never flushed on its own.
+        let Some(_gate) = self.gate_if_writable() else {
+            return Ok(());
+        };
         let t = self.trees()?;
-        // A lost update here only makes last_used_at older; no flush, no transaction.
-        if let Some(mut key) = self.get_api_key(id)? {
-            key.last_used_at = Some(at);
-            let _ = t
-                .api_keys
-                .compare_and_swap(
-                    id.as_bytes(),
-                    t.api_keys.get(id.as_bytes()).map_err(backend)?,
-                    Some(encode(&ApiKeyRecord::from(&key))),
-                )
-                .map_err(backend)?;
-        }
+        let Some(raw) = t.api_keys.get(id.as_bytes()).map_err(backend)? else {
+            return Ok(());
+        };
+        let mut key = ApiKey::try_from(decode::<ApiKeyRecord>(t.api_keys.name, &raw)?)?;
+        key.last_used_at = Some(at);
+        let next = encode(&ApiKeyRecord::from(&key))?;
+        #[cfg(test)]
+        self.run_hook(super::hooks::Point::AfterKeyUseRead);
+        // Swap against the very bytes decoded above: a delete, disable or refresh committed
+        // since then makes the swap fail, and this note is dropped rather than bringing the
+        // old key back. The version stays: a use is not an edit.
+        let _ = t
+            .api_keys
+            .compare_and_swap(id.as_bytes(), Some(raw), Some(next))
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -253,31 +300,35 @@ impl ClientStore for SledStore {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
+        let first = with_version(client, |c| c.version = 1);
         self.insert_new(
             &t.clients,
             client.id.as_bytes(),
-            encode(&ClientRecord::from(client)),
+            encode(&ClientRecord::from(&first))?,
         )
     }
 
     fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError> {
         let t = self.trees()?;
-        self.read::<ClientRecord, OAuthClient>(&t.clients, "clients", id.as_bytes())
+        self.read::<ClientRecord, OAuthClient>(&t.clients, id.as_bytes())
     }
 
     fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.replace(
+        let next = with_version(client, |c| c.version += 1);
+        self.replace_version::<ClientRecord, OAuthClient>(
             &t.clients,
             client.id.as_bytes(),
-            encode(&ClientRecord::from(client)),
+            client.version,
+            |c| c.version,
+            encode(&ClientRecord::from(&next))?,
         )
     }
 
     fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError> {
         let t = self.trees()?;
-        self.all::<ClientRecord, OAuthClient>(&t.clients, "clients")
+        self.all::<ClientRecord, OAuthClient>(&t.clients)
     }
 
     fn delete_client(&self, id: Uuid) -> Result<bool, StoreError> {
@@ -291,7 +342,7 @@ impl PairStore for SledStore {
     fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        let value = encode(&PairRecord::from(pair));
+        let value = encode(&PairRecord::from(pair))?;
         self.insert_child(
             &t.clients,
             &t.client_pairs,
@@ -304,7 +355,7 @@ impl PairStore for SledStore {
 
     fn get_pair(&self, id: Uuid) -> Result<Option<AccessPair>, StoreError> {
         let t = self.trees()?;
-        self.read::<PairRecord, AccessPair>(&t.pairs, "pairs", id.as_bytes())
+        self.read::<PairRecord, AccessPair>(&t.pairs, id.as_bytes())
     }
 
     fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError> {
@@ -314,5 +365,62 @@ impl PairStore for SledStore {
             Some(pair) => self.remove_child(&t.client_pairs, &t.pairs, pair.client_id, id),
             None => Ok(false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{contract, BackupStore};
+
+    fn store_with_key() -> (tempfile::TempDir, SledStore, ApiKey) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let app = contract::app("app");
+        store.create_app(&app).expect("create app");
+        let key = contract::api_key(&app);
+        store.create_api_key(&key).expect("create key");
+        (dir, store, key)
+    }
+
+    fn a_second_later(key: &ApiKey) -> OffsetDateTime {
+        key.created_at + time::Duration::seconds(1)
+    }
+
+    #[test]
+    fn noting_a_use_does_not_bring_back_a_key_deleted_meanwhile() {
+        let (_dir, store, key) = store_with_key();
+        let id = key.id;
+        // The admin's delete commits between the use's read and its write.
+        store.set_hook(super::super::hooks::Point::AfterKeyUseRead, move |store| {
+            assert!(store.delete_api_key(id).expect("delete"));
+        });
+
+        store
+            .record_api_key_use(id, a_second_later(&key))
+            .expect("use");
+
+        assert_eq!(store.get_api_key(id).expect("get"), None);
+        assert_eq!(store.check().expect("check"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn noting_a_use_does_not_undo_a_refresh_or_a_disable_made_meanwhile() {
+        let (_dir, store, key) = store_with_key();
+        let id = key.id;
+        store.set_hook(super::super::hooks::Point::AfterKeyUseRead, move |store| {
+            let mut current = store.get_api_key(id).expect("get").expect("exists");
+            current.hash = [42; 32];
+            current.enabled = false;
+            store.update_api_key(&current).expect("refresh");
+        });
+
+        store
+            .record_api_key_use(id, a_second_later(&key))
+            .expect("use");
+
+        let stored = store.get_api_key(id).expect("get").expect("exists");
+        assert_eq!(stored.hash, [42; 32], "the new secret stays");
+        assert!(!stored.enabled, "the disable stays");
     }
 }

@@ -1,0 +1,47 @@
+//! The sled side of signing keys and the installation's named values.
+
+use super::{backend, SledStore};
+use crate::domain::StoredSigningKey;
+use crate::storage::records::{decode, encode, SigningKeyRecord};
+use crate::storage::{KeyStore, MetaStore, StoreError};
+
+impl KeyStore for SledStore {
+    fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        let t = self.trees()?;
+        t.signing_keys
+            .iter()
+            .map(|item| {
+                let (_, bytes) = item.map_err(backend)?;
+                StoredSigningKey::try_from(decode::<SigningKeyRecord>(t.signing_keys.name, &bytes)?)
+            })
+            .collect()
+    }
+
+    fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError> {
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        let mut batch = sled::Batch::default();
+        for key in keys {
+            batch.insert(key.kid.as_bytes(), encode(&SigningKeyRecord::from(key))?);
+        }
+        t.signing_keys.apply_batch(batch).map_err(backend)?;
+        self.durable()
+    }
+}
+
+impl MetaStore for SledStore {
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.trees()?;
+        Ok(t.meta
+            .get(name.as_bytes())
+            .map_err(backend)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let _gate = self.gate()?;
+        let t = self.trees()?;
+        t.meta.insert(name.as_bytes(), value).map_err(backend)?;
+        self.durable()
+    }
+}
