@@ -37,6 +37,9 @@ pub enum StartError {
     },
 }
 
+/// Workers of the intranet listener.
+const INTRANET_WORKERS: usize = 2;
+
 /// A built, bound, not yet running tessera.
 pub struct Application {
     public_addr: SocketAddr,
@@ -107,12 +110,14 @@ impl Application {
             None,
             tls.as_ref(),
         )?;
-        // Administration is light: one worker.
+        // Administration is light, but introspection also answers here: two workers, so that
+        // one request that waits (a backup being written, a slow client) does not hold up the
+        // rest. Work that scans the store runs on the blocking pool, not on these.
         let intranet = serve(
             Listener::Intranet,
             (intranet_listener, intranet_addr),
             context.clone(),
-            Some(1),
+            Some(INTRANET_WORKERS),
             tls.as_ref(),
         )?;
         let redirect = match (&tls, context.config().tls.redirect_http_bind) {

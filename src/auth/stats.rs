@@ -1,8 +1,42 @@
-//! Counters for the statistics service (SPEC §6): logins and failed credential checks in the
-//! last hour, in one-minute buckets.
+//! The statistics service (SPEC §6): the store's counts, and logins and failed credential
+//! checks in the last hour, kept in one-minute buckets.
 
+use super::{blocking, AuthError, Context};
 use std::sync::Mutex;
 use time::OffsetDateTime;
+
+/// What `GET /api/v1/statistics` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statistics {
+    pub users: u64,
+    pub applications: u64,
+    pub api_keys: u64,
+    pub live_sessions: u64,
+    pub last_hour: LastHour,
+}
+
+/// Counts what the store holds. The counts scan (sled's `len` walks a tree; live sessions are
+/// decoded one by one), so they run on the blocking pool: the intranet listener's workers go on
+/// answering introspection and admin calls meanwhile.
+pub async fn statistics(ctx: &Context) -> Result<Statistics, AuthError> {
+    let (store, now) = (ctx.store.clone(), ctx.now());
+    let (users, applications, api_keys, live_sessions) = blocking(move || {
+        Ok((
+            store.count_users()?,
+            store.count_apps()?,
+            store.count_api_keys()?,
+            store.count_live_sessions(now)?,
+        ))
+    })
+    .await?;
+    Ok(Statistics {
+        users,
+        applications,
+        api_keys,
+        live_sessions,
+        last_hour: ctx.stats.last_hour(now),
+    })
+}
 
 const BUCKETS: usize = 60;
 
@@ -75,6 +109,37 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sled::hooks::Point;
+    use crate::storage::sled::SledStore;
+    use std::sync::Arc;
+
+    #[actix_rt::test]
+    async fn the_counts_run_off_the_worker_that_asked_for_them() {
+        // actix's test runtime is single-threaded, like one HTTP worker: if the count ran on
+        // it, the release below could never be sent and the count would time out.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let (started, counting) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        store.set_hook(Point::BeforeCount, move |_| {
+            let _ = started.send(());
+            released
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("the worker stayed free to answer while the store counted");
+        });
+        let ctx = Arc::new(crate::auth::testing::context(store));
+
+        let asked = actix_rt::spawn({
+            let ctx = ctx.clone();
+            async move { statistics(&ctx).await }
+        });
+        counting.await.expect("the count started");
+        release.send(()).expect("release");
+        let answer = asked.await.expect("joined").expect("counted");
+
+        assert_eq!(answer.users, 1, "the bootstrap admin");
+        assert_eq!(answer.live_sessions, 0);
+    }
 
     #[test]
     fn counts_age_out_after_an_hour() {

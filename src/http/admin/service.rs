@@ -1,7 +1,7 @@
 //! The service itself: statistics (SPEC §6), configuration reload (SPEC §2) and preamble
 //! token minting (SPEC §5).
 
-use crate::auth::{preamble, reload, Context};
+use crate::auth::{preamble, reload, stats, Context};
 use crate::domain::UserId;
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminCaller, StatisticsCaller, WithBody};
@@ -13,16 +13,14 @@ use serde_json::json;
 
 /// `GET /api/v1/statistics`.
 pub async fn statistics(_: StatisticsCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let now = ctx.now();
-    let store = &ctx.store;
-    let hour = ctx.stats.last_hour(now);
+    let counts = stats::statistics(&ctx).await?;
     Ok(no_store(HttpResponse::Ok()).json(json!({
-        "users": store.count_users().map_err(crate::auth::AuthError::from)?,
-        "applications": store.count_apps().map_err(crate::auth::AuthError::from)?,
-        "api_keys": store.count_api_keys().map_err(crate::auth::AuthError::from)?,
-        "live_sessions": store.count_live_sessions(now).map_err(crate::auth::AuthError::from)?,
-        "logins_last_hour": hour.logins,
-        "failed_logins_last_hour": hour.failures,
+        "users": counts.users,
+        "applications": counts.applications,
+        "api_keys": counts.api_keys,
+        "live_sessions": counts.live_sessions,
+        "logins_last_hour": counts.last_hour.logins,
+        "failed_logins_last_hour": counts.last_hour.failures,
     })))
 }
 
