@@ -13,6 +13,7 @@ mod oauth;
 pub mod params;
 mod session;
 
+use actix_web::http::Method;
 use actix_web::web::{self, ServiceConfig};
 use error::ApiError;
 
@@ -24,80 +25,271 @@ pub enum Listener {
     Both,
 }
 
+impl Listener {
+    fn serves_on(self, here: Listener) -> bool {
+        self == Both || self == here
+    }
+}
+
+/// Who may call a route: what its handler's caller extractor demands (STYLE habit 2). Declared
+/// beside the handler in [`ROUTES`], so that the tests sweep every route of a kind, including
+/// one added tomorrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No caller check: the credential the request carries is its subject (a login, a refresh,
+    /// a check), or there is none (metadata).
+    Open,
+    /// The `admin` service (SPEC §6): `AdminCaller`.
+    Admin,
+    /// The `introspection` service: `IntrospectionCaller`.
+    Introspection,
+    /// The `statistics` service: `StatisticsCaller`.
+    Statistics,
+    /// An application's own API key or device token.
+    App,
+    /// The browser session cookie (SPEC §8).
+    Browser,
+}
+
+/// One route: where it is served, who may call it, and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub on: Listener,
+    pub access: Access,
+    handler: fn(actix_web::Route) -> actix_web::Route,
+}
+
+use Access::{Admin, Browser, Introspection, Open, Statistics};
 use Listener::{Both, Intranet, Public};
 
-/// Every route, for the tests that hold `openapi.yaml` and the listeners to the code. Keep it
-/// in step with [`public`] and [`intranet`]; the integration tests check each entry is served
-/// where it says and nowhere else.
-pub const ROUTES: &[(&str, &str, Listener)] = &[
-    ("POST", "/login", Public),
-    ("POST", "/authService/accounts/login", Public),
-    ("POST", "/authService/accounts/refresh", Public),
-    ("POST", "/authService/accounts/claims", Public),
-    ("POST", "/authService/accounts/logout", Public),
-    ("POST", "/oauth2/token", Public),
-    ("POST", "/oauth2/introspect", Both),
-    ("POST", "/oauth2/revoke", Both),
-    ("GET", "/api/v1/check", Public),
-    ("GET", "/api/v1/oauth/accesstoken", Public),
-    ("GET", "/.well-known/jwks.json", Public),
-    ("GET", "/.well-known/openid-configuration", Public),
-    ("GET", "/.well-known/oauth-authorization-server", Public),
-    ("GET", "/health", Both),
-    ("GET", "/openapi.yaml", Both),
-    ("POST", "/api/v1/users", Intranet),
-    ("GET", "/api/v1/users", Intranet),
-    ("GET", "/api/v1/users/{userid}", Intranet),
-    ("PATCH", "/api/v1/users/{userid}", Intranet),
-    ("DELETE", "/api/v1/users/{userid}", Intranet),
-    ("PUT", "/api/v1/users/{userid}/password", Intranet),
-    ("POST", "/api/v1/applications", Intranet),
-    ("GET", "/api/v1/applications", Intranet),
-    ("GET", "/api/v1/applications/{app_id}", Both),
-    ("DELETE", "/api/v1/applications/{app_id}", Intranet),
-    ("POST", "/api/v1/applications/{app_id}/keys", Intranet),
-    ("GET", "/api/v1/applications/{app_id}/keys", Intranet),
-    ("PATCH", "/api/v1/applications/{app_id}/keys/{id}", Intranet),
-    (
-        "DELETE",
-        "/api/v1/applications/{app_id}/keys/{id}",
-        Intranet,
-    ),
-    (
-        "POST",
-        "/api/v1/applications/{app_id}/keys/{id}/refresh",
-        Intranet,
-    ),
-    (
-        "POST",
-        "/api/v1/applications/{app_id}/device-token",
-        Intranet,
-    ),
-    (
-        "GET",
-        "/api/v1/applications/{app_id}/device-token",
-        Intranet,
-    ),
-    (
-        "DELETE",
-        "/api/v1/applications/{app_id}/device-token",
-        Intranet,
-    ),
-    ("POST", "/api/v1/oauth/clients", Intranet),
-    ("GET", "/api/v1/oauth/clients", Intranet),
-    ("GET", "/api/v1/oauth/clients/{client_id}", Intranet),
-    ("DELETE", "/api/v1/oauth/clients/{client_id}", Intranet),
-    ("POST", "/api/v1/oauth/clients/{client_id}/secret", Intranet),
-    ("GET", "/api/v1/signing-keys", Intranet),
-    ("POST", "/api/v1/signing-keys/rotate", Intranet),
-    ("GET", "/api/v1/statistics", Intranet),
-    ("POST", "/api/v1/admin/reload", Intranet),
-    ("POST", "/api/v1/tokens/preamble", Intranet),
-    ("GET", "/api/v1/admin/backup", Intranet),
-    ("POST", "/api/v1/session", Intranet),
-    ("GET", "/api/v1/session", Intranet),
-    ("DELETE", "/api/v1/session", Intranet),
-];
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    on: Listener,
+    access: Access,
+    handler: fn(actix_web::Route) -> actix_web::Route,
+) -> Route {
+    Route {
+        method,
+        path,
+        on,
+        access,
+        handler,
+    }
+}
+
+/// Every route: the listeners are built from this table, and the tests hold `openapi.yaml`,
+/// the listeners and the caller checks to it.
+pub static ROUTES: &[Route] = {
+    use admin::{apps, clients, service, signing, users};
+    &[
+        route(POST, "/login", Public, Open, |r| r.to(accounts::login)),
+        route(POST, "/authService/accounts/login", Public, Open, |r| {
+            r.to(accounts::login)
+        }),
+        route(POST, "/authService/accounts/refresh", Public, Open, |r| {
+            r.to(accounts::refresh)
+        }),
+        route(POST, "/authService/accounts/claims", Public, Open, |r| {
+            r.to(accounts::claims)
+        }),
+        route(POST, "/authService/accounts/logout", Public, Open, |r| {
+            r.to(accounts::logout)
+        }),
+        route(POST, "/oauth2/token", Public, Open, |r| r.to(oauth::token)),
+        route(POST, "/oauth2/introspect", Both, Introspection, |r| {
+            r.to(oauth::introspect)
+        }),
+        route(POST, "/oauth2/revoke", Both, Introspection, |r| {
+            r.to(oauth::revoke)
+        }),
+        route(GET, "/api/v1/check", Public, Open, |r| r.to(check::check)),
+        route(GET, "/api/v1/oauth/accesstoken", Public, Open, |r| {
+            r.to(oauth::access_token_pair)
+        }),
+        route(GET, "/.well-known/jwks.json", Public, Open, |r| {
+            r.to(meta::jwks)
+        }),
+        route(
+            GET,
+            "/.well-known/openid-configuration",
+            Public,
+            Open,
+            |r| r.to(meta::discovery),
+        ),
+        route(
+            GET,
+            "/.well-known/oauth-authorization-server",
+            Public,
+            Open,
+            |r| r.to(meta::discovery),
+        ),
+        route(GET, "/health", Both, Open, |r| r.to(meta::health)),
+        route(GET, "/openapi.yaml", Both, Open, |r| r.to(meta::openapi)),
+        route(POST, "/api/v1/users", Intranet, Admin, |r| {
+            r.to(users::create)
+        }),
+        route(GET, "/api/v1/users", Intranet, Admin, |r| r.to(users::list)),
+        route(GET, "/api/v1/users/{userid}", Intranet, Admin, |r| {
+            r.to(users::get)
+        }),
+        route(PATCH, "/api/v1/users/{userid}", Intranet, Admin, |r| {
+            r.to(users::patch)
+        }),
+        route(DELETE, "/api/v1/users/{userid}", Intranet, Admin, |r| {
+            r.to(users::delete)
+        }),
+        route(
+            PUT,
+            "/api/v1/users/{userid}/password",
+            Intranet,
+            Admin,
+            |r| r.to(users::set_password),
+        ),
+        route(POST, "/api/v1/applications", Intranet, Admin, |r| {
+            r.to(apps::create)
+        }),
+        route(GET, "/api/v1/applications", Intranet, Admin, |r| {
+            r.to(apps::list)
+        }),
+        // One path, two handlers: the app itself on the public listener, admins on the other.
+        route(
+            GET,
+            "/api/v1/applications/{app_id}",
+            Public,
+            Access::App,
+            |r| r.to(apps::get_own),
+        ),
+        route(GET, "/api/v1/applications/{app_id}", Intranet, Admin, |r| {
+            r.to(apps::get)
+        }),
+        route(
+            DELETE,
+            "/api/v1/applications/{app_id}",
+            Intranet,
+            Admin,
+            |r| r.to(apps::delete),
+        ),
+        route(
+            POST,
+            "/api/v1/applications/{app_id}/keys",
+            Intranet,
+            Admin,
+            |r| r.to(apps::create_key),
+        ),
+        route(
+            GET,
+            "/api/v1/applications/{app_id}/keys",
+            Intranet,
+            Admin,
+            |r| r.to(apps::list_keys),
+        ),
+        route(
+            PATCH,
+            "/api/v1/applications/{app_id}/keys/{id}",
+            Intranet,
+            Admin,
+            |r| r.to(apps::patch_key),
+        ),
+        route(
+            DELETE,
+            "/api/v1/applications/{app_id}/keys/{id}",
+            Intranet,
+            Admin,
+            |r| r.to(apps::delete_key),
+        ),
+        route(
+            POST,
+            "/api/v1/applications/{app_id}/keys/{id}/refresh",
+            Intranet,
+            Admin,
+            |r| r.to(apps::refresh_key),
+        ),
+        route(
+            POST,
+            "/api/v1/applications/{app_id}/device-token",
+            Intranet,
+            Admin,
+            |r| r.to(apps::issue_device_token),
+        ),
+        route(
+            GET,
+            "/api/v1/applications/{app_id}/device-token",
+            Intranet,
+            Admin,
+            |r| r.to(apps::device_token),
+        ),
+        route(
+            DELETE,
+            "/api/v1/applications/{app_id}/device-token",
+            Intranet,
+            Admin,
+            |r| r.to(apps::delete_device_token),
+        ),
+        route(POST, "/api/v1/oauth/clients", Intranet, Admin, |r| {
+            r.to(clients::create)
+        }),
+        route(GET, "/api/v1/oauth/clients", Intranet, Admin, |r| {
+            r.to(clients::list)
+        }),
+        route(
+            GET,
+            "/api/v1/oauth/clients/{client_id}",
+            Intranet,
+            Admin,
+            |r| r.to(clients::get),
+        ),
+        route(
+            DELETE,
+            "/api/v1/oauth/clients/{client_id}",
+            Intranet,
+            Admin,
+            |r| r.to(clients::delete),
+        ),
+        route(
+            POST,
+            "/api/v1/oauth/clients/{client_id}/secret",
+            Intranet,
+            Admin,
+            |r| r.to(clients::rotate_secret),
+        ),
+        route(GET, "/api/v1/signing-keys", Intranet, Admin, |r| {
+            r.to(signing::list)
+        }),
+        route(POST, "/api/v1/signing-keys/rotate", Intranet, Admin, |r| {
+            r.to(signing::rotate)
+        }),
+        route(GET, "/api/v1/statistics", Intranet, Statistics, |r| {
+            r.to(service::statistics)
+        }),
+        route(POST, "/api/v1/admin/reload", Intranet, Admin, |r| {
+            r.to(service::reload)
+        }),
+        route(POST, "/api/v1/tokens/preamble", Intranet, Admin, |r| {
+            r.to(service::mint_preamble)
+        }),
+        route(GET, "/api/v1/admin/backup", Intranet, Admin, |r| {
+            r.to(service::backup)
+        }),
+        // Signing in is the credential check itself; the cookie it sets is the caller after.
+        route(POST, "/api/v1/session", Intranet, Open, |r| {
+            r.to(session::sign_in)
+        }),
+        route(GET, "/api/v1/session", Intranet, Browser, |r| {
+            r.to(session::who)
+        }),
+        route(DELETE, "/api/v1/session", Intranet, Browser, |r| {
+            r.to(session::sign_out)
+        }),
+    ]
+};
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
@@ -110,8 +302,8 @@ async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpRespo
     let pattern = req.match_pattern().unwrap_or_default();
     let allow: Vec<&str> = ROUTES
         .iter()
-        .filter(|(_, path, on)| *path == pattern && (*on == Both || here.is_none_or(|h| h == *on)))
-        .map(|(method, _, _)| *method)
+        .filter(|r| r.path == pattern && here.is_none_or(|h| r.on.serves_on(h)))
+        .map(|r| r.method.as_str())
         .collect();
     let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
     if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
@@ -133,112 +325,35 @@ fn extractor_errors(cfg: &mut ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()));
 }
 
-fn shared(cfg: &mut ServiceConfig) {
+/// The routes of [`ROUTES`] served on `here`, one resource per path (in the table's order),
+/// each answering 405 with `Allow` for the methods it does not serve.
+fn listener(cfg: &mut ServiceConfig, here: Listener) {
     extractor_errors(cfg);
-    cfg.service(resource("/health").route(web::get().to(meta::health)))
-        .service(resource("/openapi.yaml").route(web::get().to(meta::openapi)))
-        .service(resource("/oauth2/introspect").route(web::post().to(oauth::introspect)))
-        .service(resource("/oauth2/revoke").route(web::post().to(oauth::revoke)));
+    let mut paths: Vec<&'static str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| r.on.serves_on(here)) {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
+        }
+    }
+    for path in paths {
+        let mut res = resource(path);
+        for r in ROUTES
+            .iter()
+            .filter(|r| r.path == path && r.on.serves_on(here))
+        {
+            res = res.route((r.handler)(web::method(r.method.clone())));
+        }
+        cfg.service(res);
+    }
+    cfg.default_service(web::to(not_found));
 }
 
 /// The public listener: apps and services.
 pub fn public(cfg: &mut ServiceConfig) {
-    shared(cfg);
-    cfg.service(resource("/login").route(web::post().to(accounts::login)))
-        .service(resource("/authService/accounts/login").route(web::post().to(accounts::login)))
-        .service(resource("/authService/accounts/refresh").route(web::post().to(accounts::refresh)))
-        .service(resource("/authService/accounts/claims").route(web::post().to(accounts::claims)))
-        .service(resource("/authService/accounts/logout").route(web::post().to(accounts::logout)))
-        .service(resource("/oauth2/token").route(web::post().to(oauth::token)))
-        .service(resource("/api/v1/check").route(web::get().to(check::check)))
-        .service(
-            resource("/api/v1/oauth/accesstoken").route(web::get().to(oauth::access_token_pair)),
-        )
-        .service(
-            resource("/api/v1/applications/{app_id}").route(web::get().to(admin::apps::get_own)),
-        )
-        .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
-        .service(
-            resource("/.well-known/openid-configuration").route(web::get().to(meta::discovery)),
-        )
-        .service(
-            resource("/.well-known/oauth-authorization-server")
-                .route(web::get().to(meta::discovery)),
-        )
-        .default_service(web::to(not_found));
+    listener(cfg, Public);
 }
 
 /// The intranet listener: administration.
 pub fn intranet(cfg: &mut ServiceConfig) {
-    use admin::{apps, clients, service, signing, users};
-    shared(cfg);
-    cfg.service(
-        resource("/api/v1/users")
-            .route(web::post().to(users::create))
-            .route(web::get().to(users::list)),
-    )
-    .service(
-        resource("/api/v1/users/{userid}")
-            .route(web::get().to(users::get))
-            .route(web::patch().to(users::patch))
-            .route(web::delete().to(users::delete)),
-    )
-    .service(resource("/api/v1/users/{userid}/password").route(web::put().to(users::set_password)))
-    .service(
-        resource("/api/v1/applications")
-            .route(web::post().to(apps::create))
-            .route(web::get().to(apps::list)),
-    )
-    .service(
-        resource("/api/v1/applications/{app_id}")
-            .route(web::get().to(apps::get))
-            .route(web::delete().to(apps::delete)),
-    )
-    .service(
-        resource("/api/v1/applications/{app_id}/keys")
-            .route(web::post().to(apps::create_key))
-            .route(web::get().to(apps::list_keys)),
-    )
-    .service(
-        resource("/api/v1/applications/{app_id}/keys/{id}")
-            .route(web::patch().to(apps::patch_key))
-            .route(web::delete().to(apps::delete_key)),
-    )
-    .service(
-        resource("/api/v1/applications/{app_id}/keys/{id}/refresh")
-            .route(web::post().to(apps::refresh_key)),
-    )
-    .service(
-        resource("/api/v1/applications/{app_id}/device-token")
-            .route(web::post().to(apps::issue_device_token))
-            .route(web::get().to(apps::device_token))
-            .route(web::delete().to(apps::delete_device_token)),
-    )
-    .service(
-        resource("/api/v1/oauth/clients")
-            .route(web::post().to(clients::create))
-            .route(web::get().to(clients::list)),
-    )
-    .service(
-        resource("/api/v1/oauth/clients/{client_id}")
-            .route(web::get().to(clients::get))
-            .route(web::delete().to(clients::delete)),
-    )
-    .service(
-        resource("/api/v1/oauth/clients/{client_id}/secret")
-            .route(web::post().to(clients::rotate_secret)),
-    )
-    .service(resource("/api/v1/signing-keys").route(web::get().to(signing::list)))
-    .service(resource("/api/v1/signing-keys/rotate").route(web::post().to(signing::rotate)))
-    .service(resource("/api/v1/statistics").route(web::get().to(service::statistics)))
-    .service(
-        resource("/api/v1/session")
-            .route(web::post().to(session::sign_in))
-            .route(web::get().to(session::who))
-            .route(web::delete().to(session::sign_out)),
-    )
-    .service(resource("/api/v1/admin/reload").route(web::post().to(service::reload)))
-    .service(resource("/api/v1/admin/backup").route(web::get().to(service::backup)))
-    .service(resource("/api/v1/tokens/preamble").route(web::post().to(service::mint_preamble)))
-    .default_service(web::to(not_found));
+    listener(cfg, Intranet);
 }

@@ -3,6 +3,7 @@
 
 use crate::admin_helpers::{admin_get, create_app, header};
 use crate::helpers::{json, spawn_app, spawn_app_with, TestApp, ADMIN_PASSWORD, PASSWORD};
+use tessera::http::{Access, Listener, ROUTES};
 
 async fn list_apps(
     app: &TestApp,
@@ -168,37 +169,49 @@ async fn configured_admin_roles_decide_who_is_an_administrator() {
     assert_eq!(admin.status(), 403);
 }
 
-/// Every admin route (decisions-3), with `id` standing in for each path parameter; the
-/// application GET and DELETE are left to the callers, as that path also answers publicly.
-fn admin_routes(id: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("GET", "/api/v1/users".to_string()),
-        ("POST", "/api/v1/users".to_string()),
-        ("GET", "/api/v1/users/admin".to_string()),
-        ("PATCH", "/api/v1/users/admin".to_string()),
-        ("DELETE", "/api/v1/users/admin".to_string()),
-        ("PUT", "/api/v1/users/admin/password".to_string()),
-        ("GET", "/api/v1/applications".to_string()),
-        ("POST", "/api/v1/applications".to_string()),
-        ("GET", format!("/api/v1/applications/{id}/keys")),
-        ("POST", format!("/api/v1/applications/{id}/keys")),
-        ("PATCH", format!("/api/v1/applications/{id}/keys/{id}")),
-        ("DELETE", format!("/api/v1/applications/{id}/keys/{id}")),
-        (
-            "POST",
-            format!("/api/v1/applications/{id}/keys/{id}/refresh"),
-        ),
-        ("GET", format!("/api/v1/applications/{id}/device-token")),
-        ("POST", format!("/api/v1/applications/{id}/device-token")),
-        ("DELETE", format!("/api/v1/applications/{id}/device-token")),
-        ("GET", "/api/v1/oauth/clients".to_string()),
-        ("POST", "/api/v1/oauth/clients".to_string()),
-        ("GET", format!("/api/v1/oauth/clients/{id}")),
-        ("DELETE", format!("/api/v1/oauth/clients/{id}")),
-        ("POST", format!("/api/v1/oauth/clients/{id}/secret")),
-        ("GET", "/api/v1/signing-keys".to_string()),
-        ("POST", "/api/v1/signing-keys/rotate".to_string()),
-    ]
+/// Every route of a protected service (SPEC §6) on the intranet listener, taken from the
+/// router's own table so that a route is swept the day it is added, with `id` standing in for
+/// each path parameter (`admin` for a userid).
+fn protected_routes(id: &str) -> Vec<(&'static str, String)> {
+    ROUTES
+        .iter()
+        .filter(|r| {
+            matches!(r.on, Listener::Intranet | Listener::Both)
+                && matches!(
+                    r.access,
+                    Access::Admin | Access::Introspection | Access::Statistics
+                )
+        })
+        .map(|r| {
+            let path = r
+                .path
+                .replace("{userid}", "admin")
+                .replace("{app_id}", id)
+                .replace("{client_id}", id)
+                .replace("{id}", id);
+            assert!(
+                !path.contains('{'),
+                "a parameter this sweep cannot fill: {path}"
+            );
+            (r.method.as_str(), path)
+        })
+        .collect()
+}
+
+#[test]
+fn the_sweep_covers_the_routes_the_review_found_missing() {
+    let routes = protected_routes("x");
+    for (method, path) in [
+        ("POST", "/api/v1/admin/reload"),
+        ("GET", "/api/v1/admin/backup"),
+        ("GET", "/api/v1/statistics"),
+        ("POST", "/api/v1/tokens/preamble"),
+    ] {
+        assert!(
+            routes.iter().any(|(m, p)| *m == method && p == path),
+            "{method} {path}"
+        );
+    }
 }
 
 async fn call(
@@ -226,9 +239,7 @@ async fn routes_not_answering(
     with: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
 ) -> Vec<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    let mut routes = admin_routes(&id);
-    routes.push(("GET", format!("/api/v1/applications/{id}")));
-    routes.push(("DELETE", format!("/api/v1/applications/{id}")));
+    let routes = protected_routes(&id);
     let mut wrong = Vec::new();
     for (method, path) in routes {
         let res = call(app, &app.intranet, method, &path, &with).await;
@@ -243,7 +254,7 @@ async fn routes_not_answering(
 }
 
 #[actix_rt::test]
-async fn every_admin_route_refuses_an_anonymous_caller_with_the_challenge() {
+async fn every_protected_route_refuses_an_anonymous_caller_with_the_challenge() {
     let app = spawn_app().await;
 
     let wrong = routes_not_answering(&app, 401, |r| r).await;
@@ -252,7 +263,7 @@ async fn every_admin_route_refuses_an_anonymous_caller_with_the_challenge() {
 }
 
 #[actix_rt::test]
-async fn every_admin_route_refuses_a_wrong_password_before_looking_at_the_body() {
+async fn every_protected_route_refuses_a_wrong_password_before_looking_at_the_body() {
     // Many deliberate failures from one address: lift the lockout this test is not about.
     let app = spawn_app_with(|c| {
         c.login_protection.max_failures = 1000;
@@ -266,9 +277,9 @@ async fn every_admin_route_refuses_a_wrong_password_before_looking_at_the_body()
 }
 
 #[actix_rt::test]
-async fn every_admin_route_is_403_for_a_user_without_the_role() {
+async fn every_protected_route_is_403_for_a_user_without_the_role() {
     let app = spawn_app().await;
-    app.add_user("agent", &["Supervisor"]).await;
+    app.add_user("agent", &["Agent"]).await;
 
     let wrong = routes_not_answering(&app, 403, |r| r.basic_auth("agent", Some(PASSWORD))).await;
 
@@ -277,18 +288,41 @@ async fn every_admin_route_is_403_for_a_user_without_the_role() {
 }
 
 #[actix_rt::test]
-async fn admin_routes_are_404_on_the_public_listener() {
+async fn intranet_only_routes_are_not_served_on_the_public_listener() {
     let app = spawn_app().await;
-    let some_id = uuid::Uuid::new_v4().to_string();
-    let routes = admin_routes(&some_id);
+    let id = uuid::Uuid::new_v4().to_string();
+    let public: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.on != Listener::Intranet)
+        .collect();
+    let public_paths: Vec<&str> = public.iter().map(|r| r.path).collect();
+    // The routes whose method and path the public listener does not serve at all.
+    let intranet_only = ROUTES.iter().filter(|r| {
+        r.on == Listener::Intranet
+            && !public
+                .iter()
+                .any(|p| p.path == r.path && p.method == r.method)
+    });
 
-    for (method, path) in routes {
-        let res = call(&app, &app.public, method, &path, |r| {
+    for r in intranet_only {
+        let path = r
+            .path
+            .replace("{userid}", "admin")
+            .replace("{app_id}", &id)
+            .replace("{client_id}", &id)
+            .replace("{id}", &id);
+        let res = call(&app, &app.public, r.method.as_str(), &path, |r| {
             r.basic_auth("admin", Some(ADMIN_PASSWORD))
         })
         .await;
 
-        assert_eq!(res.status(), 404, "{method} {path}");
+        // 405 where the public listener serves the path with another method, else 404.
+        let expected = if public_paths.contains(&r.path) {
+            405
+        } else {
+            404
+        };
+        assert_eq!(res.status(), expected, "{} {path}", r.method);
     }
 }
 
