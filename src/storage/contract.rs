@@ -471,13 +471,56 @@ fn clients_and_pairs(store: &dyn Store) {
     ));
 }
 
-/// A snapshot of `source` loads into `empty` record for record; a non-empty store refuses it,
-/// and so does a cut-off snapshot.
+/// A snapshot of `source` loads into `empty` record for record, every kind of record and its
+/// indexes included; a non-empty store refuses it, and so does a cut-off snapshot.
 pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
-    source.create_user(&user("backed-up")).expect("create");
+    let now = t0();
+    let alice = user("backed-up");
+    source.create_user(&alice).expect("create");
+    let live = session("backed-up", now);
+    let first = token(&live, now);
+    source.create_session(&live, &first).expect("session");
+    let web = app("web");
+    source.create_app(&web).expect("app");
+    let key = api_key(&web);
+    source.create_api_key(&key).expect("key");
+    let client = OAuthClient {
+        id: Uuid::new_v4(),
+        name: Name::parse("backend").expect("valid"),
+        scopes: vec![Scope::parse("read").expect("valid")],
+        secret_hash: [5; 32],
+        created_at: now,
+        version: 1,
+    };
+    source.create_client(&client).expect("client");
+    let pair = AccessPair {
+        id: Uuid::new_v4(),
+        client_id: client.id,
+        secret_hash: [8; 32],
+        scopes: client.scopes.clone(),
+        issued_at: now,
+        expires_at: now + Duration::hours(1),
+    };
+    source.create_pair(&pair).expect("pair");
+    source
+        .revoke_token_id("jti-1", now + Duration::hours(1))
+        .expect("revoke");
+    source.put_meta("token_uuid", &[1, 2, 3]).expect("meta");
+    source
+        .save_signing_keys(&[StoredSigningKey {
+            kid: "k1".into(),
+            alg: "EdDSA".into(),
+            private: vec![1, 2, 3],
+            created_at: now,
+            active: true,
+            retired_at: None,
+            sealed: true,
+        }])
+        .expect("key");
+
     let mut snapshot = Vec::new();
     let written = source.export(&mut snapshot).expect("export");
-    assert!(written > 0);
+    assert_eq!(written, 10, "one line per record, no index entries");
     assert!(!source.is_empty().expect("state"));
     assert!(matches!(
         source.import(&mut snapshot.as_slice()),
@@ -487,19 +530,40 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
         empty.import(&mut snapshot.as_slice()).expect("import"),
         written
     );
-    let id = UserId::parse("backed-up").expect("valid");
+
+    assert_eq!(empty.get_user(&alice.userid).expect("get"), Some(alice));
+    assert_eq!(empty.get_session(live.id).expect("get"), Some(live));
+    assert_eq!(empty.get_refresh_token(first.id).expect("get"), Some(first));
     assert_eq!(
-        empty.get_user(&id).expect("get"),
-        source.get_user(&id).expect("get")
+        empty.list_api_keys(web.id).expect("keys"),
+        vec![key],
+        "index rebuilt"
+    );
+    assert_eq!(empty.get_pair(pair.id).expect("get"), Some(pair.clone()));
+    assert!(empty.is_token_id_revoked("jti-1").expect("read"));
+    assert_eq!(
+        empty.get_meta("token_uuid").expect("meta"),
+        Some(vec![1, 2, 3])
     );
     assert_eq!(
         empty.signing_keys().expect("keys"),
         source.signing_keys().expect("keys")
     );
     let mut again = Vec::new();
-    assert_eq!(empty.export(&mut again).expect("export"), written);
+    empty.export(&mut again).expect("export");
     assert_eq!(
         again, snapshot,
         "a restored store exports the same snapshot"
     );
+    // The user's sessions index was rebuilt: revoking them finds the session.
+    assert_eq!(
+        empty
+            .revoke_user_sessions(&UserId::parse("backed-up").expect("valid"), now)
+            .expect("revoke"),
+        1
+    );
+    // And the client's pairs index: deleting the client takes its pair.
+    assert!(empty.delete_client(client.id).expect("delete"));
+    assert_eq!(empty.get_pair(pair.id).expect("get"), None);
+    assert_eq!(empty.check().expect("check"), Vec::<String>::new());
 }

@@ -8,11 +8,11 @@
 //! version it read and is refused with [`StoreError::Stale`] if the record changed since, so a
 //! read-modify-write never undoes a concurrent one (the caller reads again and reapplies).
 
-pub mod backup;
 #[cfg(test)]
 pub(crate) mod contract;
 mod records;
 pub mod sled;
+pub mod snapshot;
 
 use crate::domain::{
     AccessPair, ApiKey, Application, OAuthClient, RefreshTokenRecord, Session, SessionId,

@@ -28,7 +28,7 @@ async fn a_backup_taken_while_serving_restores_elsewhere_and_logs_in() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let snapshot = res.bytes().await.expect("body");
-    assert!(snapshot.starts_with(br#"{"format":"tessera-backup","version":1}"#));
+    assert!(snapshot.starts_with(br#"{"format":"tessera-backup","version":2}"#));
     assert!(
         !String::from_utf8_lossy(&snapshot).contains("bobs-password-1"),
         "passwords are hashed in the backup too"

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-fn pair_key(parent: Uuid, child: Uuid) -> [u8; 32] {
+pub(super) fn pair_key(parent: Uuid, child: Uuid) -> [u8; 32] {
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(parent.as_bytes());
     key[16..].copy_from_slice(child.as_bytes());

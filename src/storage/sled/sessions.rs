@@ -9,7 +9,7 @@ use sled::Transactional;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn user_session_key(userid: &UserId, sid: SessionId) -> Vec<u8> {
+pub(super) fn user_session_key(userid: &UserId, sid: SessionId) -> Vec<u8> {
     let mut key = Vec::with_capacity(userid.as_str().len() + 17);
     key.extend_from_slice(userid.as_str().as_bytes());
     key.push(0);
