@@ -6,7 +6,7 @@ use crate::crypto::jwt::KeyRing;
 use crate::crypto::secretbox;
 use crate::crypto::SecretString;
 use crate::storage::sled::SledStore;
-use crate::storage::{BackupStore, StoreError};
+use crate::storage::{Maintenance, StoreError};
 use std::path::Path;
 
 pub fn run(config_path: &Path) -> Result<(), String> {

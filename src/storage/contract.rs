@@ -377,6 +377,17 @@ fn apps_and_keys(store: &dyn Store) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.list_api_keys(web.id).expect("list").len(), 2);
+    assert_eq!(store.count_api_keys().expect("count"), 3);
+    let mut listed: Vec<Uuid> = store
+        .list_apps()
+        .expect("list")
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    listed.sort();
+    let mut created = vec![web.id, mobile.id];
+    created.sort();
+    assert_eq!(listed, created);
 
     store
         .record_api_key_use(k1.id, t0() + Duration::seconds(5))
@@ -469,6 +480,93 @@ fn clients_and_pairs(store: &dyn Store) {
         store.create_pair(&pair),
         Err(StoreError::NotFound)
     ));
+}
+
+/// Sweeps, checks and counts, on a fresh store: what has ended goes, what lives stays, and
+/// the counts follow.
+pub(crate) fn maintenance(store: &dyn Store) {
+    store.create_user(&user("alice")).expect("user");
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid");
+    let lasting = |ttl: Duration| Session {
+        expires_at: t0 + ttl,
+        ..session("alice", t0)
+    };
+    let short = lasting(Duration::hours(1));
+    let long = lasting(Duration::days(30));
+    let revoked = lasting(Duration::days(30));
+    let (short_token, long_token, revoked_token) =
+        (token(&short, t0), token(&long, t0), token(&revoked, t0));
+    store.create_session(&short, &short_token).expect("create");
+    store.create_session(&long, &long_token).expect("create");
+    store
+        .create_session(&revoked, &revoked_token)
+        .expect("create");
+    store.revoke_session(revoked.id, t0).expect("revoke");
+    store
+        .revoke_token_id("old-jti", t0 + Duration::minutes(15))
+        .expect("revoke");
+    store
+        .revoke_token_id("live-jti", t0 + Duration::days(1))
+        .expect("revoke");
+    let client = OAuthClient {
+        id: Uuid::new_v4(),
+        name: Name::parse("backend").expect("valid"),
+        scopes: vec![],
+        secret_hash: [5; 32],
+        created_at: t0,
+        version: 1,
+    };
+    store.create_client(&client).expect("client");
+    let pair = |ttl: Duration| AccessPair {
+        id: Uuid::new_v4(),
+        client_id: client.id,
+        secret_hash: [8; 32],
+        scopes: vec![],
+        issued_at: t0,
+        expires_at: t0 + ttl,
+    };
+    let (spent_pair, live_pair) = (pair(Duration::minutes(30)), pair(Duration::days(1)));
+    store.create_pair(&spent_pair).expect("pair");
+    store.create_pair(&live_pair).expect("pair");
+    assert_eq!(store.count_live_sessions(t0).expect("count"), 2);
+    assert_eq!(store.check().expect("check"), Vec::<String>::new());
+
+    let later = t0 + Duration::hours(2);
+    assert_eq!(
+        store.count_live_sessions(later).expect("count"),
+        1,
+        "an expired session is not live, swept or not"
+    );
+    let swept = store.sweep(later, Duration::hours(1)).expect("sweep");
+
+    assert_eq!(
+        swept.sessions, 2,
+        "the expired one and the one revoked over an hour ago"
+    );
+    assert_eq!(swept.refresh_tokens, 2);
+    assert_eq!(swept.revocations, 1);
+    assert_eq!(swept.pairs, 1);
+    assert!(store.get_session(long.id).expect("get").is_some());
+    assert!(store
+        .get_refresh_token(long_token.id)
+        .expect("get")
+        .is_some());
+    assert!(store.get_session(short.id).expect("get").is_none());
+    assert!(store
+        .get_refresh_token(short_token.id)
+        .expect("get")
+        .is_none());
+    assert!(store.is_token_id_revoked("live-jti").expect("read"));
+    assert!(!store.is_token_id_revoked("old-jti").expect("read"));
+    assert!(store.get_pair(live_pair.id).expect("get").is_some());
+    assert!(store.get_pair(spent_pair.id).expect("get").is_none());
+    assert_eq!(store.count_live_sessions(later).expect("count"), 1);
+    assert_eq!(store.check().expect("check"), Vec::<String>::new());
+    assert_eq!(
+        store.sweep(later, Duration::hours(1)).expect("sweep"),
+        Default::default(),
+        "a second sweep finds nothing"
+    );
 }
 
 /// A snapshot of `source` loads into `empty` record for record, every kind of record and its

@@ -200,6 +200,11 @@ pub trait BackupStore {
     fn import(&self, input: &mut dyn std::io::BufRead) -> Result<u64, StoreError>;
     /// Whether the store holds no record at all.
     fn is_empty(&self) -> Result<bool, StoreError>;
+}
+
+/// Upkeep of the whole store, apart from the records' own traits: the periodic sweep and
+/// `tessera check`.
+pub trait Maintenance {
     /// Removes what can no longer matter at `now`: sessions past their absolute end, or
     /// revoked more than `keep_revoked` ago, with all their refresh tokens; refresh tokens past
     /// their own expiry; revocation markers of tokens that have expired anyway; expired
@@ -224,6 +229,7 @@ pub trait Store:
     + ClientStore
     + PairStore
     + BackupStore
+    + Maintenance
     + Send
     + Sync
     + 'static

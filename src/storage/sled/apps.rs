@@ -371,7 +371,7 @@ impl PairStore for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{contract, BackupStore};
+    use crate::storage::{contract, Maintenance};
 
     fn store_with_key() -> (tempfile::TempDir, SledStore, ApiKey) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -168,7 +168,7 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
 #[cfg(test)]
 mod tests {
     use crate::storage::sled::SledStore;
-    use crate::storage::{BackupStore, SessionStore};
+    use crate::storage::{Maintenance, SessionStore};
     use time::{Duration, OffsetDateTime};
 
     #[test]

@@ -1,5 +1,5 @@
-//! The sled side of whole-store snapshots (the logical stream of `storage::snapshot`), sweeps
-//! and checks.
+//! The sled side of whole-store snapshots (the logical stream of `storage::snapshot`), and of
+//! maintenance: sweeps and checks.
 
 use super::apps::pair_key;
 use super::sessions::user_session_key;
@@ -13,7 +13,7 @@ use crate::storage::records::{
     SigningKeyRecord, UserRecord,
 };
 use crate::storage::snapshot::{self, bytes_of, stored, Entry, Item, Writer};
-use crate::storage::{BackupStore, StoreError, Swept};
+use crate::storage::{BackupStore, Maintenance, StoreError, Swept};
 use time::OffsetDateTime;
 
 /// Writes every record of `tree`, decoded by `item`.
@@ -166,7 +166,9 @@ impl BackupStore for SledStore {
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.trees()?.all().iter().all(|tree| tree.is_empty()))
     }
+}
 
+impl Maintenance for SledStore {
     fn check(&self) -> Result<Vec<String>, StoreError> {
         check::run(self)
     }

@@ -107,71 +107,12 @@ pub(super) fn run(
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::{Session, SessionId, UserId};
     use crate::storage::sled::SledStore;
-    use crate::storage::{BackupStore, RevocationStore, SessionStore, UserStore};
-    use time::{Duration, OffsetDateTime};
-
-    fn session(now: OffsetDateTime, ttl: Duration) -> Session {
-        Session {
-            id: SessionId(uuid::Uuid::new_v4()),
-            userid: UserId::parse("alice").expect("valid"),
-            provider: None,
-            domain: None,
-            created_at: now,
-            expires_at: now + ttl,
-            revoked_at: None,
-        }
-    }
 
     #[test]
-    fn what_has_ended_goes_and_what_lives_stays() {
+    fn sled_sweeps_and_counts_as_the_contract_says() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
-        store
-            .create_user(&crate::storage::contract::user("alice"))
-            .expect("user");
-        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid");
-        let short = session(t0, Duration::hours(1));
-        let long = session(t0, Duration::days(30));
-        let revoked = session(t0, Duration::days(30));
-        let (_, short_token) = crate::tokens::refresh::mint(&short, t0, Duration::days(14));
-        let (_, long_token) = crate::tokens::refresh::mint(&long, t0, Duration::days(14));
-        let (_, revoked_token) = crate::tokens::refresh::mint(&revoked, t0, Duration::days(14));
-        store.create_session(&short, &short_token).expect("create");
-        store.create_session(&long, &long_token).expect("create");
-        store
-            .create_session(&revoked, &revoked_token)
-            .expect("create");
-        store.revoke_session(revoked.id, t0).expect("revoke");
-        store
-            .revoke_token_id("old-jti", t0 + Duration::minutes(15))
-            .expect("revoke");
-        store
-            .revoke_token_id("live-jti", t0 + Duration::days(1))
-            .expect("revoke");
-
-        let later = t0 + Duration::hours(2);
-        let swept = store.sweep(later, Duration::hours(1)).expect("sweep");
-
-        assert_eq!(
-            swept.sessions, 2,
-            "the expired one and the one revoked over an hour ago"
-        );
-        assert_eq!(swept.refresh_tokens, 2);
-        assert_eq!(swept.revocations, 1);
-        assert!(store.get_session(long.id).expect("get").is_some());
-        assert!(store
-            .get_refresh_token(long_token.id)
-            .expect("get")
-            .is_some());
-        assert!(store.get_session(short.id).expect("get").is_none());
-        assert!(store.is_token_id_revoked("live-jti").expect("read"));
-        assert!(!store.is_token_id_revoked("old-jti").expect("read"));
-        assert_eq!(store.check().expect("check"), Vec::<String>::new());
-        assert_eq!(
-            store.sweep(later, Duration::hours(1)).expect("sweep"),
-            Default::default()
-        );
+        crate::storage::contract::maintenance(&store);
     }
 }
