@@ -3,6 +3,7 @@
 
 use crate::auth::caller::CallerError;
 use crate::auth::AuthError;
+use crate::domain::ValidationError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -207,12 +208,19 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A value refused at the edge (STYLE habit 4): 400, and the message says what is wrong with it.
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
             AuthError::InvalidGrant => ApiError::InvalidGrant,
-            AuthError::Validation(v) => ApiError::BadRequest(v.to_string()),
+            AuthError::Validation(v) => v.into(),
             AuthError::Conflict => ApiError::Conflict("the resource already exists".into()),
             AuthError::NotFound => ApiError::NotFound,
             AuthError::InvalidClient => ApiError::InvalidClient { realm: None },
