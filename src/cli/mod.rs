@@ -9,6 +9,7 @@ mod token;
 mod user;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -131,12 +132,30 @@ fn finish(result: Result<(), String>) -> ExitCode {
 fn init_logging() {
     let logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-            .format_timestamp_millis()
+            .format(log_line)
             .build();
     let max = logger.filter();
     if log::set_boxed_logger(Box::new(NoStoreDumps(logger))).is_ok() {
         log::set_max_level(max);
     }
+}
+
+/// env_logger's own layout (`[time LEVEL target] message`), with the id of the request a line
+/// was written for, when it was: an error's cause is found in the log by the id its answer
+/// carried (SPEC §9), and so are the lines of the blocking jobs the request started.
+fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> std::io::Result<()> {
+    let level = buf.default_level_style(record.level());
+    write!(
+        buf,
+        "[{} {level}{:<5}{level:#} {}] ",
+        buf.timestamp_millis(),
+        record.level(),
+        record.target()
+    )?;
+    if let Some(id) = crate::auth::request::current() {
+        write!(buf, "request {id}: ")?;
+    }
+    writeln!(buf, "{}", record.args())
 }
 
 /// sled logs the bytes of every record it stores at debug and trace (`sled::pagecache`:
