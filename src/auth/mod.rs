@@ -14,6 +14,7 @@ pub mod introspect;
 pub mod login;
 pub mod preamble;
 pub mod reload;
+pub mod request;
 pub mod signing;
 pub mod stats;
 #[cfg(test)]
@@ -122,15 +123,17 @@ pub enum AuthError {
     Store(StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("password hashing failed: {0}")]
-    Hash(String),
+    /// The password hasher failed (not `Busy`, which is [`AuthError::Busy`]).
+    #[error(transparent)]
+    Hash(HashError),
     /// The store cannot make writes durable (a full disk): 503, and nothing was acknowledged.
     #[error("storage is full")]
     StorageFull,
     #[error("storage is unavailable")]
     StorageUnavailable,
-    #[error("a background task failed: {0}")]
-    Task(String),
+    /// A blocking job panicked or was cancelled.
+    #[error("a background task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl From<StoreError> for AuthError {
@@ -151,19 +154,19 @@ impl From<HashError> for AuthError {
     fn from(e: HashError) -> Self {
         match e {
             HashError::Busy => AuthError::Busy,
-            HashError::Failed(why) => AuthError::Hash(why),
+            failed => AuthError::Hash(failed),
         }
     }
 }
 
 /// Runs a durable store mutation on the blocking pool: a flush takes milliseconds, and the
-/// HTTP workers must not wait on the disk.
+/// HTTP workers must not wait on the disk. What the job logs carries the request id.
 pub(crate) async fn blocking<T: Send + 'static>(
     job: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, AuthError> {
-    tokio::task::spawn_blocking(job)
+    request::spawn_blocking_with_id(job)
         .await
-        .map_err(|e| AuthError::Task(e.to_string()))?
+        .map_err(AuthError::Task)?
         .map_err(AuthError::from)
 }
 

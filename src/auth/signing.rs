@@ -52,7 +52,7 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
     let alg = ctx.config().tokens.signing_alg;
     let now = ctx.now();
     let (store, keys, master) = (ctx.store.clone(), ctx.keys.clone(), ctx.master.clone());
-    tokio::task::spawn_blocking(move || -> Result<StoredSigningKey, AuthError> {
+    super::request::spawn_blocking_with_id(move || -> Result<StoredSigningKey, AuthError> {
         let mut all = store.signing_keys()?;
         let mut changed = Vec::new();
         for key in all.iter_mut().filter(|k| k.active) {
@@ -78,5 +78,5 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
         Ok(new)
     })
     .await
-    .map_err(|e| AuthError::Task(e.to_string()))?
+    .map_err(AuthError::Task)?
 }

@@ -6,39 +6,30 @@ use crate::config::{self, Config};
 use crate::crypto::secretbox::{self, MASTER_KEY_FILE};
 use crate::crypto::SecretString;
 use crate::storage::sled::SledStore;
-use crate::storage::{BackupStore, KeyStore, StoreError};
+use crate::storage::{BackupStore, KeyStore};
+use anyhow::{anyhow, bail, Context as _};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-fn locked(dir: &Path) -> String {
-    format!(
-        "the data dir {} is held by a running tessera server: back it up with GET /api/v1/admin/backup",
-        dir.display()
-    )
-}
-
-fn open(dir: &Path) -> Result<SledStore, String> {
-    SledStore::open(dir).map_err(|e| match e {
-        StoreError::Locked => locked(dir),
-        other => format!("the data dir {}: {other}", dir.display()),
-    })
+fn open(dir: &Path) -> anyhow::Result<SledStore> {
+    super::open_stopped_store(dir, ": back it up with GET /api/v1/admin/backup")
 }
 
 /// Writes a snapshot of the data dir to FILE (`-` for standard output), mode 0600. An existing
 /// FILE is never overwritten: the snapshot goes to a new file renamed into place.
-pub fn backup(config_path: &Path, file: &Path) -> Result<(), String> {
-    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+pub fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
+    let (config, _) = config::load(config_path)?;
     let store = open(&config.server.data_dir)?;
     if file == Path::new("-") {
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
-        let count = store.export(&mut out).map_err(|e| e.to_string())?;
+        let count = store.export(&mut out)?;
         eprintln!("tessera: wrote {count} records");
         return Ok(());
     }
     if file.exists() {
-        return Err(format!("{} exists; choose a new file", file.display()));
+        bail!("{} exists; choose a new file", file.display());
     }
     let partial = PathBuf::from(format!("{}.partial", file.display()));
     let mut options = std::fs::OpenOptions::new();
@@ -47,19 +38,17 @@ pub fn backup(config_path: &Path, file: &Path) -> Result<(), String> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let handle = options
         .open(&partial)
-        .map_err(|e| format!("{}: {e}", partial.display()))?;
+        .with_context(|| partial.display().to_string())?;
     let mut out = BufWriter::new(handle);
-    let result = store
-        .export(&mut out)
-        .map_err(|e| e.to_string())
-        .and_then(|count| {
-            out.flush().map_err(|e| e.to_string())?;
-            out.get_ref().sync_all().map_err(|e| e.to_string())?;
-            Ok(count)
-        });
+    let result = (|| -> anyhow::Result<u64> {
+        let count = store.export(&mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        Ok(count)
+    })();
     match result {
         Ok(count) => {
-            std::fs::rename(&partial, file).map_err(|e| format!("{}: {e}", file.display()))?;
+            std::fs::rename(&partial, file).with_context(|| file.display().to_string())?;
             eprintln!("tessera: wrote {count} records to {}", file.display());
             Ok(())
         }
@@ -71,11 +60,11 @@ pub fn backup(config_path: &Path, file: &Path) -> Result<(), String> {
 }
 
 /// Whether `dir` holds nothing but, perhaps, the master key the backup needs.
-fn is_empty_for_restore(dir: &Path) -> Result<bool, String> {
+fn is_empty_for_restore(dir: &Path) -> anyhow::Result<bool> {
     match std::fs::read_dir(dir) {
         Ok(entries) => {
             for entry in entries {
-                let entry = entry.map_err(|e| e.to_string())?;
+                let entry = entry.with_context(|| dir.display().to_string())?;
                 if entry.file_name() != MASTER_KEY_FILE {
                     return Ok(false);
                 }
@@ -83,56 +72,54 @@ fn is_empty_for_restore(dir: &Path) -> Result<bool, String> {
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(format!("{}: {e}", dir.display())),
+        Err(e) => Err(anyhow::Error::new(e).context(dir.display().to_string())),
     }
 }
 
 /// The master key a restore needs: `TESSERA_MASTER_KEY`, or a `master.key` already placed in
 /// the data dir. Never a new one: the backup's signing keys are sealed under the old one.
-fn master_key(config: &Config) -> Result<secretbox::MasterKey, String> {
+fn master_key(config: &Config) -> anyhow::Result<secretbox::MasterKey> {
     let dir = &config.server.data_dir;
     if config.master_key.is_none() && !dir.join(MASTER_KEY_FILE).exists() {
-        return Err(format!(
+        return Err(anyhow!(
             "a restore needs the master key the backup's signing keys were sealed with: set \
              TESSERA_MASTER_KEY, or copy its master.key into {} first",
             dir.display()
         ));
     }
-    secretbox::load_master_key(dir, config.master_key.as_ref().map(SecretString::expose))
-        .map(|(key, _)| key)
-        .map_err(|e| e.to_string())
+    let (key, _) =
+        secretbox::load_master_key(dir, config.master_key.as_ref().map(SecretString::expose))?;
+    Ok(key)
 }
 
 /// Loads FILE into an empty data dir. The records go into a scratch store inside the data dir,
 /// which is moved into place only once the whole file has loaded and its signing keys open with
 /// the master key; anything else leaves the data dir as it was.
-pub fn restore(config_path: &Path, file: &Path) -> Result<(), String> {
-    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+pub fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
+    let (config, _) = config::load(config_path)?;
     let dir = config.server.data_dir.clone();
     if !is_empty_for_restore(&dir)? {
-        return Err(format!(
+        bail!(
             "the data dir {} is not empty; restore only into an empty data dir",
             dir.display()
-        ));
+        );
     }
     let master = master_key(&config)?;
-    let input = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let input = File::open(file).with_context(|| file.display().to_string())?;
     let scratch = dir.join(".restore");
     let _ = std::fs::remove_dir_all(&scratch);
-    let result = (|| -> Result<u64, String> {
+    let result = (|| -> anyhow::Result<u64> {
         let store = open(&scratch)?;
-        let count = store
-            .import(&mut BufReader::new(input))
-            .map_err(|e| e.to_string())?;
-        for key in store.signing_keys().map_err(|e| e.to_string())? {
-            signing::open(&master, &key).map_err(|e| e.to_string())?;
+        let count = store.import(&mut BufReader::new(input))?;
+        for key in store.signing_keys()? {
+            signing::open(&master, &key)?;
         }
         Ok(count)
     })();
     match result {
         Ok(count) => {
             std::fs::rename(scratch.join("store"), dir.join("store"))
-                .map_err(|e| format!("moving the restored store into place: {e}"))?;
+                .context("moving the restored store into place")?;
             let _ = std::fs::remove_dir_all(&scratch);
             eprintln!("tessera: restored {count} records into {}", dir.display());
             Ok(())

@@ -8,8 +8,12 @@ mod serve;
 mod token;
 mod user;
 
+use crate::storage::sled::SledStore;
+use crate::storage::StoreError;
+use anyhow::anyhow;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -87,12 +91,14 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     if let Some(secret) = cli.encrypt {
-        return finish(encrypt::run(&cli.config, &secret));
+        return finish(encrypt::run(&cli.config, &secret).map_err(anyhow::Error::msg));
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Encrypt { secret } => encrypt::run(&cli.config, &secret),
+        Command::Encrypt { secret } => {
+            encrypt::run(&cli.config, &secret).map_err(anyhow::Error::msg)
+        }
         Command::Backup { file } => backup::backup(&cli.config, &file),
-        Command::Check => check::run(&cli.config),
+        Command::Check => check::run(&cli.config).map_err(anyhow::Error::msg),
         Command::Restore { file } => backup::restore(&cli.config, &file),
         Command::Serve => serve::run(&cli.config),
         Command::Token(TokenCommand::Preamble { user }) => token::preamble(&cli.config, &user),
@@ -118,25 +124,56 @@ pub fn run() -> ExitCode {
     finish(result)
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+/// Prints a failure with its whole cause chain, each cause once, and says how the run went.
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("tessera: {message}");
+        Err(e) => {
+            eprintln!("tessera: {}", crate::http::error::cause_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
 }
 
+/// Opens the data dir of a stopped server. sled lets one process hold it (STYLE, note on
+/// sled): when a running server does, the error says so, and `held` what to do instead.
+fn open_stopped_store(dir: &Path, held: &str) -> anyhow::Result<SledStore> {
+    SledStore::open(dir).map_err(|e| match e {
+        StoreError::Locked => anyhow!(
+            "the data dir {} is held by a running tessera server{held}",
+            dir.display()
+        ),
+        other => anyhow::Error::new(other).context(format!("the data dir {}", dir.display())),
+    })
+}
+
 fn init_logging() {
     let logger =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-            .format_timestamp_millis()
+            .format(log_line)
             .build();
     let max = logger.filter();
     if log::set_boxed_logger(Box::new(NoStoreDumps(logger))).is_ok() {
         log::set_max_level(max);
     }
+}
+
+/// env_logger's own layout (`[time LEVEL target] message`), with the id of the request a line
+/// was written for, when it was: an error's cause is found in the log by the id its answer
+/// carried (SPEC §9), and so are the lines of the blocking jobs the request started.
+fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> std::io::Result<()> {
+    let level = buf.default_level_style(record.level());
+    write!(
+        buf,
+        "[{} {level}{:<5}{level:#} {}] ",
+        buf.timestamp_millis(),
+        record.level(),
+        record.target()
+    )?;
+    if let Some(id) = crate::auth::request::current() {
+        write!(buf, "request {id}: ")?;
+    }
+    writeln!(buf, "{}", record.args())
 }
 
 /// sled logs the bytes of every record it stores at debug and trace (`sled::pagecache`:

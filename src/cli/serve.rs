@@ -6,8 +6,8 @@ use crate::config::{self, ConfigSource};
 use std::path::Path;
 use std::sync::Arc;
 
-pub fn run(config_path: &Path) -> Result<(), String> {
-    let (config, source) = config::load(config_path).map_err(|e| e.to_string())?;
+pub fn run(config_path: &Path) -> anyhow::Result<()> {
+    let (config, source) = config::load(config_path)?;
     match &source {
         ConfigSource::File(p) => log::info!("configuration from {}", p.display()),
         ConfigSource::Defaults(p) => {
@@ -19,7 +19,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     }
     let system = actix_rt::System::new();
     system.block_on(async move {
-        let app = Application::build(config, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let app = Application::build(config, Arc::new(SystemClock))?;
         let scheme = if app.context().config().tls.enable_ssl {
             "https"
         } else {
@@ -34,8 +34,8 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         if let Some(redirect) = app.redirect_addr() {
             log::info!("redirecting plain http://{redirect} to https");
         }
-        app.run_until_stopped().await.map_err(|e| e.to_string())?;
+        app.run_until_stopped().await?;
         log::info!("tessera stopped");
-        Ok(())
+        Ok::<_, anyhow::Error>(())
     })
 }

@@ -5,13 +5,13 @@ use crate::auth::preamble::mint_for;
 use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::domain::UserId;
-use crate::storage::sled::SledStore;
-use crate::storage::{MetaStore, StoreError, UserStore};
+use crate::storage::{MetaStore, UserStore};
+use anyhow::{anyhow, Context as _};
 use std::path::Path;
 
-pub fn preamble(config_path: &Path, userid: &str) -> Result<(), String> {
-    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
-    let userid = UserId::parse(userid).map_err(|e| e.to_string())?;
+pub fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
+    let (config, _) = config::load(config_path)?;
+    let userid = UserId::parse(userid)?;
     let configured = config
         .preamble
         .token_uuid
@@ -22,28 +22,20 @@ pub fn preamble(config_path: &Path, userid: &str) -> Result<(), String> {
     let token_uuid = match configured {
         Some(uuid) => uuid,
         None => {
-            let dir = &config.server.data_dir;
-            let store = SledStore::open(dir).map_err(|e| match e {
-                StoreError::Locked => format!(
-                    "the data dir {} is held by a running tessera server: set preamble.token_uuid \
-                     in the config, or mint through POST /api/v1/tokens/preamble",
-                    dir.display()
-                ),
-                other => format!("the data dir {}: {other}", dir.display()),
-            })?;
-            if store
-                .get_user(&userid)
-                .map_err(|e| e.to_string())?
-                .is_none()
-            {
-                return Err(format!("no user {userid}"));
+            let store = super::open_stopped_store(
+                &config.server.data_dir,
+                ": set preamble.token_uuid in the config, or mint through POST \
+                 /api/v1/tokens/preamble",
+            )?;
+            if store.get_user(&userid)?.is_none() {
+                return Err(anyhow!("no user {userid}"));
             }
             let stored = store
-                .get_meta(PREAMBLE_TOKEN_UUID)
-                .map_err(|e| e.to_string())?
+                .get_meta(PREAMBLE_TOKEN_UUID)?
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| uuid::Uuid::try_parse(&s).ok());
-            stored.ok_or("no token_uuid yet: start the server once, or set preamble.token_uuid")?
+            stored
+                .context("no token_uuid yet: start the server once, or set preamble.token_uuid")?
         }
     };
     let (token, exp) = mint_for(
@@ -51,8 +43,7 @@ pub fn preamble(config_path: &Path, userid: &str) -> Result<(), String> {
         &token_uuid,
         &userid,
         SystemClock.now().unix_timestamp(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("{token}");
     println!("exp: {exp}");
     Ok(())

@@ -6,8 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::crypto::password::PasswordHasher;
 use crate::domain::{Email, NewUser, Role, UserId};
-use crate::storage::sled::SledStore;
-use crate::storage::StoreError;
+use anyhow::{anyhow, Context as _};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -20,48 +19,34 @@ pub struct AddUser {
     pub password_stdin: bool,
 }
 
-pub fn add(config_path: &Path, args: AddUser) -> Result<(), String> {
-    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
-    let text = |name, value| NewUser::text_field(name, value).map_err(|e| e.to_string());
+pub fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
+    let (config, _) = config::load(config_path)?;
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            .context("reading the password from standard input")?;
         (line.trim_end_matches(['\r', '\n']).to_string(), false)
     } else {
         (crate::crypto::random_password(24), true)
     };
     let new = NewUser {
-        userid: UserId::parse(&args.userid).map_err(|e| e.to_string())?,
+        userid: UserId::parse(&args.userid)?,
         password: password.clone(),
-        email: args
-            .email
-            .as_deref()
-            .map(Email::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?,
-        firstname: text("firstname", args.firstname)?,
-        lastname: text("lastname", args.lastname)?,
+        email: args.email.as_deref().map(Email::parse).transpose()?,
+        firstname: NewUser::text_field("firstname", args.firstname)?,
+        lastname: NewUser::text_field("lastname", args.lastname)?,
         roles: args
             .roles
             .iter()
             .map(|r| Role::parse(r))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
+            .collect::<Result<_, _>>()?,
         provider: None,
         domain: None,
     };
-    let dir = &config.server.data_dir;
-    let store = SledStore::open(dir).map_err(|e| match e {
-        StoreError::Locked => format!(
-            "the data dir {} is held by a running tessera server; stop it first",
-            dir.display()
-        ),
-        other => format!("the data dir {}: {other}", dir.display()),
-    })?;
-    let hasher = PasswordHasher::new(&config.passwords).map_err(|e| e.to_string())?;
+    let store = super::open_stopped_store(&config.server.data_dir, "; stop it first")?;
+    let hasher = PasswordHasher::new(&config.passwords)?;
     let user = create_user_blocking(
         &store,
         &hasher,
@@ -70,8 +55,8 @@ pub fn add(config_path: &Path, args: AddUser) -> Result<(), String> {
         SystemClock.now(),
     )
     .map_err(|e| match e {
-        AuthError::Conflict => format!("user {} already exists", args.userid),
-        other => other.to_string(),
+        AuthError::Conflict => anyhow!("user {} already exists", args.userid),
+        other => other.into(),
     })?;
     println!("created user {}", user.userid);
     if generated {

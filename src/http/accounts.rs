@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{claims_header, note_caller, Body};
+use super::response::no_store;
 use crate::auth::login::{self, Grant, LoginRequest, LogoutBy};
 use crate::auth::Context;
 use crate::crypto::SecretString;
@@ -31,22 +32,19 @@ fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
 /// The Volt MX login answer; `exp` in milliseconds. Token responses are never cached.
 pub fn grant_response(grant: &Grant) -> HttpResponse {
     let user = &grant.user;
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(json!({
-            "profile": {
-                "email": user.email.as_ref().map(|e| e.as_str()),
-                "userid": user.userid.as_str(),
-                "firstname": user.firstname,
-                "lastname": user.lastname,
-            },
-            "refresh_token": grant.refresh_token.expose(),
-            "claims_token": {
-                "value": grant.claims_token,
-                "exp": grant.claims.exp.saturating_mul(1000),
-            },
-        }))
+    no_store(HttpResponse::Ok()).json(json!({
+        "profile": {
+            "email": user.email.as_ref().map(|e| e.as_str()),
+            "userid": user.userid.as_str(),
+            "firstname": user.firstname,
+            "lastname": user.lastname,
+        },
+        "refresh_token": grant.refresh_token.expose(),
+        "claims_token": {
+            "value": grant.claims_token,
+            "exp": grant.claims.exp.saturating_mul(1000),
+        },
+    }))
 }
 
 /// `POST /login`, `POST /authService/accounts/login`.
@@ -118,5 +116,5 @@ pub async fn logout(
         }
     };
     login::logout(&ctx, by).await?;
-    Ok(super::oauth::no_store(HttpResponse::Ok()).json(json!({})))
+    Ok(no_store(HttpResponse::Ok()).json(json!({})))
 }

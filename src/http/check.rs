@@ -3,7 +3,8 @@
 
 use super::error::ApiError;
 use super::extract::{claims_header, context, note_caller, API_KEY_HEADER};
-use super::oauth::{describe, no_store};
+use super::oauth::describe;
+use super::response::no_store;
 use crate::auth::credentials::{self, Credential};
 use crate::domain::Scope;
 use actix_web::{HttpRequest, HttpResponse};

@@ -1,21 +1,40 @@
 //! Errors map to HTTP here and only here (STYLE habit 3): a JSON body with the request id, the
-//! cause of a 5xx logged locally under that id and never sent.
+//! cause of a 5xx logged locally under that id and never sent (SPEC §9). The log line is
+//! written inside the request's scope, where the binary's log format adds the id.
 
 use crate::auth::caller::CallerError;
 use crate::auth::AuthError;
+use crate::domain::ValidationError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
+use std::error::Error;
 use std::fmt;
 
-tokio::task_local! {
-    /// The id of the request being served, set by the request-id middleware.
-    pub static REQUEST_ID: String;
+/// The id of the request being served, set by the request-id middleware. It lives in
+/// [`crate::auth::request`] so that the use cases can carry it into their blocking jobs.
+pub use crate::auth::request::REQUEST_ID;
+
+/// The id of the request being served, or "" outside a request.
+pub fn current_request_id() -> String {
+    crate::auth::request::current().unwrap_or_default()
 }
 
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+/// An error and each of its sources, joined with ": ", each cause once: a `Display` that
+/// already quotes its source (`"cannot read {path}: {source}"`) is not repeated.
+pub fn cause_chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 #[derive(Debug)]
@@ -61,8 +80,8 @@ pub enum ApiError {
     Busy,
     /// 503: the store does not answer.
     Unavailable,
-    /// 500; the cause is logged, never sent.
-    Internal(String),
+    /// 500; the cause (with its chain of sources) is logged, never sent.
+    Internal(Box<dyn Error + Send + Sync>),
 }
 
 impl fmt::Display for ApiError {
@@ -163,6 +182,15 @@ impl ApiError {
     }
 }
 
+impl Error for ApiError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ApiError::Internal(cause) => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.parts().0
@@ -172,7 +200,7 @@ impl ResponseError for ApiError {
         let request_id = current_request_id();
         let (status, code, description) = self.parts();
         if let ApiError::Internal(cause) = self {
-            log::error!("request {request_id}: internal error: {cause}");
+            log::error!("internal error: {}", cause_chain(cause.as_ref()));
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -207,12 +235,19 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A value refused at the edge (STYLE habit 4): 400, and the message says what is wrong with it.
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
             AuthError::InvalidGrant => ApiError::InvalidGrant,
-            AuthError::Validation(v) => ApiError::BadRequest(v.to_string()),
+            AuthError::Validation(v) => v.into(),
             AuthError::Conflict => ApiError::Conflict("the resource already exists".into()),
             AuthError::NotFound => ApiError::NotFound,
             AuthError::InvalidClient => ApiError::InvalidClient { realm: None },
@@ -222,17 +257,11 @@ impl From<AuthError> for ApiError {
             },
             AuthError::Busy => ApiError::Busy,
             AuthError::StorageFull => {
-                log::error!(
-                    "request {}: the disk is full; a write was refused",
-                    current_request_id()
-                );
+                log::error!("the disk is full; a write was refused");
                 ApiError::Unavailable
             }
             AuthError::StorageUnavailable => {
-                log::error!(
-                    "request {}: the store is recovering from a failed write",
-                    current_request_id()
-                );
+                log::error!("the store is recovering from a failed write");
                 ApiError::Unavailable
             }
             AuthError::Locked {
@@ -240,7 +269,7 @@ impl From<AuthError> for ApiError {
             } => ApiError::TooManyRequests {
                 retry_after_seconds,
             },
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(Box::new(other)),
         }
     }
 }
@@ -255,5 +284,136 @@ impl ApiError {
             CallerError::Csrf => ApiError::CsrfFailed,
             CallerError::Auth(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Mutex, OnceLock};
+
+    /// What the log was given: the request id in scope, the level and the message.
+    type Line = (Option<String>, log::Level, String);
+
+    struct Capture(Mutex<Vec<Line>>);
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            let line = (
+                crate::auth::request::current(),
+                record.level(),
+                record.args().to_string(),
+            );
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+
+        fn flush(&self) {}
+    }
+
+    /// The lines logged in the scope of request `id` (the process has one logger: this one).
+    fn logged_under(id: &str) -> Vec<(log::Level, String)> {
+        static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
+        let capture = CAPTURE.get_or_init(|| {
+            let capture: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+            log::set_logger(capture).expect("no other logger in the unit tests");
+            log::set_max_level(log::LevelFilter::Trace);
+            capture
+        });
+        let lines = capture.0.lock().unwrap_or_else(|e| e.into_inner());
+        lines
+            .iter()
+            .filter(|(at, _, _)| at.as_deref() == Some(id))
+            .map(|(_, level, message)| (*level, message.clone()))
+            .collect()
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the outer step failed")]
+    struct Outer(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read the file: {0}")]
+    struct Quoting(#[source] std::io::Error);
+
+    #[actix_rt::test]
+    async fn an_internal_error_answers_an_opaque_500_and_logs_its_cause_chain_under_the_request_id()
+    {
+        logged_under("arm the capture");
+        let cause = Outer(std::io::Error::other("sector 7 unreadable"));
+
+        let res = REQUEST_ID.sync_scope("req-500".to_string(), || {
+            ApiError::Internal(Box::new(cause)).error_response()
+        });
+
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = actix_web::body::to_bytes(res.into_body())
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            body,
+            json!({
+                "error": "internal_error",
+                "error_description": "an internal error occurred",
+                "request_id": "req-500",
+            })
+        );
+        assert!(
+            !text.contains("outer step") && !text.contains("sector"),
+            "{text}"
+        );
+        assert_eq!(
+            logged_under("req-500"),
+            vec![(
+                log::Level::Error,
+                "internal error: the outer step failed: sector 7 unreadable".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn an_auth_error_becomes_an_internal_error_that_keeps_its_sources() {
+        let hashing = crate::crypto::password::HashError::Failed("no memory".into());
+
+        let api: ApiError = AuthError::from(hashing).into();
+
+        assert!(matches!(api, ApiError::Internal(_)), "{api:?}");
+        assert_eq!(
+            api.to_string(),
+            "internal_error: an internal error occurred"
+        );
+        let cause = api.source().expect("the cause is kept");
+        assert_eq!(cause_chain(cause), "password hashing failed: no memory");
+    }
+
+    #[test]
+    fn a_cause_chain_names_each_cause_once() {
+        let quoting = Quoting(std::io::Error::other("permission denied"));
+        let outer = Outer(std::io::Error::other("sector 7 unreadable"));
+
+        assert_eq!(
+            cause_chain(&quoting),
+            "cannot read the file: permission denied"
+        );
+        assert_eq!(
+            cause_chain(&outer),
+            "the outer step failed: sector 7 unreadable"
+        );
+    }
+
+    #[test]
+    fn a_validation_error_is_a_400_with_its_message() {
+        let refused = crate::domain::UserId::parse("").expect_err("an empty userid is refused");
+        let message = refused.to_string();
+
+        let api = ApiError::from(refused);
+
+        assert_eq!(api.status_code(), StatusCode::BAD_REQUEST);
+        assert!(matches!(api, ApiError::BadRequest(ref m) if *m == message));
     }
 }

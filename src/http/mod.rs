@@ -11,6 +11,7 @@ mod meta;
 pub mod middleware;
 mod oauth;
 pub mod params;
+pub mod response;
 mod session;
 
 use actix_web::http::Method;

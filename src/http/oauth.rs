@@ -5,6 +5,8 @@ use super::error::ApiError;
 use super::extract::{
     basic_credentials, context, note_caller, Body, IntrospectionCaller, WithBody,
 };
+/// Re-exported from its new home [`crate::http::response`] for callers not yet moved to it.
+pub use super::response::no_store;
 use crate::auth::caller::Caller;
 use crate::auth::credentials::Credential;
 use crate::auth::introspect::RevokeScope;
@@ -12,9 +14,8 @@ use crate::auth::{clients, introspect, login, AuthError, Context};
 use crate::crypto::SecretString;
 use crate::domain::{OAuthClient, Scope};
 use crate::tokens::pair;
-use actix_web::http::header;
 use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -30,13 +31,6 @@ pub struct TokenParam {
     access_secret: Option<SecretString>,
     /// The user a preamble token is for (SPEC §7): the token itself does not name them.
     username: Option<String>,
-}
-
-pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
-    builder
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"));
-    builder
 }
 
 /// The RFC 7662 answer for a live credential (also the body of `/api/v1/check`).

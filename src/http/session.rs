@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{note_caller, Body};
-use super::oauth::no_store;
+use super::response::no_store;
 use crate::auth::browser::{self, Current, COOKIE, CSRF_HEADER};
 use crate::auth::Context;
 use crate::crypto::SecretString;

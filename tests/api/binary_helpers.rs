@@ -93,6 +93,16 @@ pub fn start(mut cmd: Command, log: &Path) -> Server {
 }
 
 impl Server {
+    /// The process id, to send the server a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Kills the server and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

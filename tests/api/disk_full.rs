@@ -24,8 +24,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A tmpfs mounted for the length of a test, unmounted on drop — also when the test fails.
-struct Tmpfs {
-    path: PathBuf,
+/// (Also the full disk of store_failure.rs.)
+pub(crate) struct Tmpfs {
+    pub(crate) path: PathBuf,
 }
 
 fn running_as_root() -> bool {
@@ -40,7 +41,7 @@ fn running_as_root() -> bool {
 }
 
 impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
+    pub(crate) fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
         if !running_as_root() {
             return None;
         }
@@ -73,7 +74,7 @@ impl Drop for Tmpfs {
 const FIT_AT_MOST: usize = 50;
 
 /// Writes `path` until the file system refuses with ENOSPC; returns how many bytes went in.
-fn fill(path: &Path) -> u64 {
+pub(crate) fn fill(path: &Path) -> u64 {
     let mut file = std::fs::File::create(path).expect("filler file");
     let mut written = 0;
     // Big chunks first, then pages, so that the last free page goes too.

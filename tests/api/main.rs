@@ -49,3 +49,7 @@ mod proptests;
 mod concurrency;
 mod crash;
 mod disk_full;
+
+// Review issue 13: documented behaviours that had no test.
+mod sighup;
+mod store_failure;

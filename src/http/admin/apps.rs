@@ -6,13 +6,14 @@ use crate::auth::Context;
 use crate::domain::{ApiKey, Application, Name};
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminCaller, ApiKeyCaller, WithBody};
+use crate::http::response::no_store;
 use actix_web::web::{Data, Path};
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn name(raw: &str) -> Result<Name, ApiError> {
-    Name::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+    Ok(Name::parse(raw)?)
 }
 
 fn app_json(app: &Application) -> Value {
@@ -49,7 +50,7 @@ fn issued_json(issued: &IssuedKey) -> Value {
 
 /// Answers that carry a secret are never cached.
 fn secret_response(builder: actix_web::HttpResponseBuilder, body: Value) -> HttpResponse {
-    crate::http::oauth::no_store(builder).json(body)
+    no_store(builder).json(body)
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use crate::auth::Context;
 use crate::domain::{Name, OAuthClient, Scope};
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminCaller, WithBody};
-use crate::http::oauth::no_store;
+use crate::http::response::no_store;
 use crate::tokens::secret::GeneratedSecret;
 use actix_web::web::{Data, Path};
 use actix_web::HttpResponse;
@@ -41,14 +41,12 @@ pub async fn create(
     ctx: Data<Context>,
     WithBody(_, body): WithBody<AdminCaller, CreateClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let bad = |e: crate::domain::ValidationError| ApiError::BadRequest(e.to_string());
-    let name = Name::parse(&body.name).map_err(bad)?;
+    let name = Name::parse(&body.name)?;
     let scopes = body
         .scopes
         .iter()
         .map(|s| Scope::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let (client, secret) = clients::create_client(&ctx, name, scopes).await?;
     Ok(no_store(HttpResponse::Created()).json(with_secret(&client, &secret)))
 }

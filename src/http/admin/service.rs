@@ -60,7 +60,7 @@ pub async fn backup(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, 
     let stamp = ctx.now().unix_timestamp();
     let file = tokio::task::spawn_blocking(move || snapshot(&*store, &dir))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(|e| ApiError::Internal(e.into()))??;
     let chunks = futures_util::stream::unfold(Some(file), |file| async move {
         let mut file = file?;
         let read = tokio::task::spawn_blocking(move || {
@@ -97,7 +97,7 @@ fn snapshot(
     dir: &std::path::Path,
 ) -> Result<std::fs::File, ApiError> {
     use std::io::{Seek, Write};
-    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(format!("backup: {e}"));
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(format!("backup: {e}").into());
     let path = dir.join(format!(".backup-{}", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create_new(true);

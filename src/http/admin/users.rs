@@ -36,17 +36,16 @@ fn roles(raw: Vec<String>) -> Result<Vec<Role>, ApiError> {
     let mut roles = raw
         .iter()
         .map(|r| Role::parse(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .collect::<Result<Vec<_>, _>>()?;
     roles.dedup();
     Ok(roles)
 }
 
 fn email(raw: Option<String>) -> Result<Option<Email>, ApiError> {
-    raw.filter(|e| !e.is_empty())
+    Ok(raw
+        .filter(|e| !e.is_empty())
         .map(|e| Email::parse(&e))
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))
+        .transpose()?)
 }
 
 #[derive(Deserialize)]
@@ -66,16 +65,15 @@ pub struct CreateUser {
 impl TryFrom<CreateUser> for NewUser {
     type Error = ApiError;
     fn try_from(c: CreateUser) -> Result<Self, ApiError> {
-        let bad = |e: crate::domain::ValidationError| ApiError::BadRequest(e.to_string());
         Ok(NewUser {
-            userid: UserId::parse(&c.userid).map_err(bad)?,
+            userid: UserId::parse(&c.userid)?,
             password: c.password.into_inner(),
             email: email(c.email)?,
-            firstname: NewUser::text_field("firstname", c.firstname).map_err(bad)?,
-            lastname: NewUser::text_field("lastname", c.lastname).map_err(bad)?,
+            firstname: NewUser::text_field("firstname", c.firstname)?,
+            lastname: NewUser::text_field("lastname", c.lastname)?,
             roles: roles(c.roles)?,
-            provider: NewUser::text_field("provider", c.provider).map_err(bad)?,
-            domain: NewUser::text_field("domain", c.domain).map_err(bad)?,
+            provider: NewUser::text_field("provider", c.provider)?,
+            domain: NewUser::text_field("domain", c.domain)?,
         })
     }
 }
