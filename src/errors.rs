@@ -2,14 +2,18 @@
 
 use std::error::Error;
 
-/// The error and each of its sources, joined by ": " (the way anyhow prints `{:#}`): the
-/// local log's view of a failure. Never for a response body.
+/// The error and each of its sources, joined by ": " (the way anyhow prints `{:#}`), each
+/// cause once: a `Display` that already quotes its source (`"cannot read {path}: {source}"`)
+/// is not repeated. The local log's view of a failure; never for a response body.
 pub fn chain(e: &(dyn Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
+        let part = cause.to_string();
+        if !out.contains(&part) {
+            out.push_str(": ");
+            out.push_str(&part);
+        }
         source = cause.source();
     }
     out

@@ -109,6 +109,10 @@ pub enum AuthError {
     Locked { retry_after_seconds: u64 },
     #[error("the resource already exists")]
     Conflict,
+    /// An edit lost to concurrent edits of the same record every time it was tried
+    /// (`auth::edit`); nothing was changed.
+    #[error("the record was changed by concurrent requests; try again")]
+    Contended,
     #[error("no such resource")]
     NotFound,
     /// OAuth client authentication failed (RFC 6749 §5.2 `invalid_client`).
@@ -141,7 +145,7 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::Conflict => AuthError::Conflict,
             // An edit that lost to concurrent ones every time it was tried (auth::edit).
-            StoreError::Stale => AuthError::Conflict,
+            StoreError::Stale => AuthError::Contended,
             StoreError::NotFound => AuthError::NotFound,
             StoreError::Full => AuthError::StorageFull,
             StoreError::Unavailable => AuthError::StorageUnavailable,

@@ -21,21 +21,7 @@ pub fn current_request_id() -> String {
     crate::auth::request::current().unwrap_or_default()
 }
 
-/// An error and each of its sources, joined with ": ", each cause once: a `Display` that
-/// already quotes its source (`"cannot read {path}: {source}"`) is not repeated.
-pub fn cause_chain(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = cause.source();
-    }
-    text
-}
+pub use crate::errors::chain as cause_chain;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -249,6 +235,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidGrant => ApiError::InvalidGrant,
             AuthError::Validation(v) => v.into(),
             AuthError::Conflict => ApiError::Conflict("the resource already exists".into()),
+            AuthError::Contended => ApiError::Conflict(
+                "the record was changed by concurrent requests; nothing was changed, try again"
+                    .into(),
+            ),
             AuthError::NotFound => ApiError::NotFound,
             AuthError::InvalidClient => ApiError::InvalidClient { realm: None },
             AuthError::InvalidScope => ApiError::OAuth {
