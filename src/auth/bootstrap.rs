@@ -3,11 +3,11 @@
 use super::signing;
 use super::users::create_user_blocking;
 use super::AuthError;
-use crate::config::{Config, SigningAlg};
+use crate::config::Config;
 use crate::crypto::jwt::{self, KeyError, KeyRing};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::secretbox::MasterKey;
-use crate::domain::{NewUser, Role, UserId};
+use crate::domain::{NewUser, Role, SigningAlg, UserId};
 use crate::storage::{Store, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,15 +29,6 @@ pub enum BootstrapError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-fn alg_name(alg: SigningAlg) -> &'static str {
-    match alg {
-        SigningAlg::EdDSA => "EdDSA",
-        SigningAlg::ES256 => "ES256",
-        SigningAlg::RS256 => "RS256",
-        SigningAlg::HS256 => "HS256",
-    }
 }
 
 /// Loads the signing keys, creating the first one — or, when `tokens.signing_alg` changed, a
@@ -68,7 +59,7 @@ pub fn signing_keys(
         .map(|k| signing::open(master, k))
         .collect::<Result<Vec<_>, _>>()?;
     let active_alg = plain.iter().find(|k| k.active).map(|k| k.alg.clone());
-    if active_alg.as_deref() != Some(alg_name(alg)) {
+    if active_alg.as_deref() != Some(alg.name()) {
         let mut changed = Vec::new();
         for key in plain.iter_mut().filter(|k| k.active) {
             key.active = false;

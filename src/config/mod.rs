@@ -9,6 +9,8 @@ pub mod origins;
 pub use load::{load, parse_toml, ConfigError, ConfigSource};
 
 use crate::crypto::SecretString;
+/// `tokens.signing_alg`: a domain type, re-exported where the config names it.
+pub use crate::domain::SigningAlg;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,16 +98,6 @@ pub struct ServiceConfig {
     pub roles: Option<Vec<String>>,
 }
 
-/// The algorithm of the active signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub enum SigningAlg {
-    #[default]
-    EdDSA,
-    ES256,
-    RS256,
-    HS256,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokensConfig {
@@ -155,6 +147,17 @@ impl Default for PasswordsConfig {
             argon2_parallelism: 1,
             max_concurrent_hashes: 0,
             min_length: 8,
+        }
+    }
+}
+
+impl From<&PasswordsConfig> for crate::crypto::password::HasherParams {
+    fn from(p: &PasswordsConfig) -> Self {
+        Self {
+            memory_kib: p.argon2_memory_kib,
+            iterations: p.argon2_iterations,
+            parallelism: p.argon2_parallelism,
+            max_concurrent_hashes: p.max_concurrent_hashes,
         }
     }
 }
