@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod fs;
 pub mod http;
 pub mod storage;
 pub mod tls;
