@@ -153,7 +153,9 @@ mod tests {
 
     #[test]
     fn domain_imports_nothing_but_domain() {
-        let others = ["config", "auth", "http", "storage", "cli", "app", "tokens", "crypto"];
+        let others = [
+            "config", "auth", "http", "storage", "cli", "app", "tokens", "crypto",
+        ];
         for (path, text) in sources("domain") {
             for layer in others {
                 let import = format!("crate::{layer}");
