@@ -141,9 +141,13 @@ fn decrypt_secrets(config: &mut Config) -> Result<(), ConfigError> {
         };
         if master.is_none() {
             // Read only: loading a config never creates the key or the data dir.
+            // The error names the first value that needs the key, never the value.
             let found =
                 secretbox::read_master_key(&data_dir, env_key.as_ref().map(SecretString::expose))
-                    .map_err(|e| ConfigError::MasterKey(e.to_string()))?;
+                    .map_err(|e| ConfigError::Secret {
+                    key: key.clone(),
+                    reason: e.to_string(),
+                })?;
             master = Some(found);
         }
         let Some(master) = master.as_ref() else {
@@ -298,6 +302,7 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("master.key"), "{err}");
+        assert!(err.to_string().contains("server.password"), "{err}");
         assert_eq!(tree(tmp.path()), before, "loading wrote to disk");
         assert!(!data_dir.exists());
     }
