@@ -4,7 +4,7 @@
 use crate::auth::bootstrap::{self, AdminBootstrap, BootstrapError};
 use crate::auth::Context;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Settings};
 use crate::crypto::password::{HashError, PasswordHasher};
 use crate::crypto::secretbox::{self, MasterKeySource};
 use crate::http::{self, Listener};
@@ -25,6 +25,8 @@ pub enum StartError {
     Bootstrap(#[from] BootstrapError),
     #[error("the master key: {0}")]
     MasterKey(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("password hasher: {0}")]
@@ -67,7 +69,9 @@ impl Application {
     /// Opens the store in `config.server.data_dir`, bootstraps a first start, and binds both
     /// listeners. Must be called inside an actix system (the servers register with it).
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        // The certificate first: a bad one stops the start before anything is created.
+        // The config's values parsed once, before anything is created.
+        let config = Settings::new(config)?;
+        // The certificate next: a bad one stops the start before anything is created.
         let tls = match config.tls.enable_ssl {
             true => Some(crate::tls::server_config(&config.tls)?),
             false => None,
@@ -222,6 +226,7 @@ fn serve(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(ctx.clone())
+            .app_data(Data::new(ctx.cors.clone()))
             .app_data(Data::new(kind))
             // The last wrap is outermost: request ids, headers and the access line cover CORS
             // preflight answers too.

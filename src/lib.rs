@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod errors;
+pub mod fs;
 pub mod http;
 pub mod storage;
 pub mod tls;

@@ -3,11 +3,11 @@
 use super::signing;
 use super::users::create_user_blocking;
 use super::AuthError;
-use crate::config::{Config, SigningAlg};
+use crate::config::Config;
 use crate::crypto::jwt::{self, KeyError, KeyRing};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::secretbox::MasterKey;
-use crate::domain::{NewUser, Role, UserId};
+use crate::domain::{NewUser, Role, SigningAlg, StoredSigningKey, UserId};
 use crate::storage::{Store, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,15 +29,6 @@ pub enum BootstrapError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-fn alg_name(alg: SigningAlg) -> &'static str {
-    match alg {
-        SigningAlg::EdDSA => "EdDSA",
-        SigningAlg::ES256 => "ES256",
-        SigningAlg::RS256 => "RS256",
-        SigningAlg::HS256 => "HS256",
-    }
 }
 
 /// Loads the signing keys, creating the first one — or, when `tokens.signing_alg` changed, a
@@ -63,12 +54,11 @@ pub fn signing_keys(
             unsealed.len()
         );
     }
-    let mut plain = stored
-        .iter()
-        .map(|k| signing::open(master, k))
+    let mut plain = open_keys(&stored, Some(master))
+        .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     let active_alg = plain.iter().find(|k| k.active).map(|k| k.alg.clone());
-    if active_alg.as_deref() != Some(alg_name(alg)) {
+    if active_alg.as_deref() != Some(alg.name()) {
         let mut changed = Vec::new();
         for key in plain.iter_mut().filter(|k| k.active) {
             key.active = false;
@@ -82,6 +72,54 @@ pub fn signing_keys(
         plain.push(new);
     }
     Ok(KeyRing::new(&plain)?)
+}
+
+/// Each stored key opened with the master key, as a start opens them. A sealed key with no
+/// master key to open it is an error naming the key.
+fn open_keys(
+    stored: &[StoredSigningKey],
+    master: Option<&MasterKey>,
+) -> Vec<Result<StoredSigningKey, KeyError>> {
+    stored
+        .iter()
+        .map(|key| match (master, key.sealed) {
+            (Some(master), _) => signing::open(master, key),
+            (None, false) => Ok(key.clone()),
+            (None, true) => Err(KeyError::Invalid {
+                kid: key.kid.clone(),
+                reason: "is sealed, and there is no master key (TESSERA_MASTER_KEY or \
+                         <data_dir>/master.key)"
+                    .into(),
+            }),
+        })
+        .collect()
+}
+
+/// What would stop a start from using the stored signing keys: a key that does not open with
+/// `master` (or is sealed and there is none), or keys that do not make a ring with one active
+/// key. Writes nothing, unlike [`signing_keys`] (for `tessera check`).
+pub fn signing_key_problems(
+    stored: &[StoredSigningKey],
+    master: Option<&MasterKey>,
+) -> Vec<String> {
+    if stored.is_empty() {
+        return Vec::new();
+    }
+    let (plain, problems): (Vec<_>, Vec<_>) = open_keys(stored, master)
+        .into_iter()
+        .partition(Result::is_ok);
+    let mut problems: Vec<String> = problems
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
+    if problems.is_empty() {
+        let plain: Vec<_> = plain.into_iter().filter_map(Result::ok).collect();
+        if let Err(e) = KeyRing::new(&plain) {
+            problems.push(format!("the signing keys do not make a usable ring: {e}"));
+        }
+    }
+    problems
 }
 
 pub const PREAMBLE_TOKEN_UUID: &str = "preamble_token_uuid";
@@ -192,5 +230,33 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), BootstrapE
         let mut file = options.open(path).map_err(err)?;
         file.write_all(contents).map_err(err)?;
         file.sync_all().map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_problems_are_found_as_a_start_would_find_them() {
+        let master = MasterKey::from_bytes([1; 32]);
+        let key = jwt::generate(SigningAlg::EdDSA, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let sealed = vec![signing::seal(&master, key.clone())];
+        assert!(signing_key_problems(&sealed, Some(&master)).is_empty());
+        assert!(signing_key_problems(&[], None).is_empty());
+
+        let other = MasterKey::from_bytes([2; 32]);
+        let wrong = signing_key_problems(&sealed, Some(&other));
+        assert!(
+            wrong[0].contains("does not open with this master key"),
+            "{wrong:?}"
+        );
+        let none = signing_key_problems(&sealed, None);
+        assert!(none[0].contains("there is no master key"), "{none:?}");
+
+        let mut retired = key;
+        retired.active = false;
+        let no_ring = signing_key_problems(&[retired], None);
+        assert!(no_ring[0].contains("usable ring"), "{no_ring:?}");
     }
 }

@@ -59,7 +59,7 @@ impl BrowserSessions {
 }
 
 fn idle(ctx: &Context) -> Duration {
-    super::seconds(ctx.config().sessions.idle_timeout_seconds)
+    ctx.config().runtime.lifetimes.browser_idle
 }
 
 /// Checks the credentials (counted by the login protection like any login) and opens a session.

@@ -10,9 +10,9 @@
 use super::credentials;
 use super::login::verify_password;
 use super::{clients, AuthError, Context};
-use crate::config::{Config, ServiceConfig};
+use crate::config::{Config, ServiceConfig, ServiceRoles};
 use crate::crypto::{ct_eq, SecretString};
-use crate::domain::{AccessPair, OAuthClient, Scope, User, UserId};
+use crate::domain::{AccessPair, OAuthClient, Role, Scope, User, UserId};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -57,6 +57,15 @@ impl Service {
             Service::Introspection => "introspection",
             Service::Admin => "admin",
             Service::Statistics => "statistics",
+        }
+    }
+
+    /// The roles that may call this service (parsed at config load, defaults filled in).
+    fn roles(self, roles: &ServiceRoles) -> &[Role] {
+        match self {
+            Service::Introspection => &roles.introspection,
+            Service::Admin => &roles.admin,
+            Service::Statistics => &roles.statistics,
         }
     }
 
@@ -130,7 +139,7 @@ pub fn static_credentials(config: &Config, service: Service) -> Option<(String, 
     Some((username.clone(), password.clone()))
 }
 
-fn with_role(roles: &[String], user: User) -> Result<Caller, CallerError> {
+fn with_role(roles: &[Role], user: User) -> Result<Caller, CallerError> {
     if user.has_any_role(roles) {
         Ok(Caller::User(user))
     } else {
@@ -182,7 +191,7 @@ pub async fn authenticate(
     if on_intranet && service != Service::Admin && service.section(&config).disable_authentication {
         return Ok(Caller::Anonymous);
     }
-    let roles = config.service.roles(service.name());
+    let roles = service.roles(&config.runtime.roles);
     match presented {
         Presented::Nothing => Err(CallerError::Unauthenticated),
         Presented::Basic { username, password } => {
@@ -217,7 +226,7 @@ pub async fn authenticate(
                 }
             }
             let user = verify_basic_user(ctx, &username, password, address).await?;
-            with_role(&roles, user)
+            with_role(roles, user)
         }
         Presented::ClaimsToken(token) => {
             let claims =
@@ -230,7 +239,7 @@ pub async fn authenticate(
             }
             .filter(|u| !u.disabled)
             .ok_or(CallerError::Unauthenticated)?;
-            with_role(&roles, user)
+            with_role(roles, user)
         }
         Presented::Session {
             cookie,
@@ -245,7 +254,7 @@ pub async fn authenticate(
             {
                 return Err(CallerError::Csrf);
             }
-            with_role(&roles, current.user)
+            with_role(roles, current.user)
         }
         Presented::Pair { token, secret } => {
             let pair = credentials::pair(ctx, &token, secret.expose())?
@@ -255,7 +264,7 @@ pub async fn authenticate(
             let scoped = pair
                 .scopes
                 .iter()
-                .any(|s| roles.iter().any(|r| r == Scope::as_str(s)));
+                .any(|s| roles.iter().any(|r| r.as_str() == Scope::as_str(s)));
             if service == Service::Introspection || scoped {
                 Ok(Caller::Pair(pair))
             } else {

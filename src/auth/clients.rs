@@ -1,7 +1,7 @@
 //! OAuth clients: their secrets, AccessToken/AccessSecret pairs and client_credentials access
 //! tokens (SPEC §4, §7; RFC 6749 §4.4, RFC 9068).
 
-use super::{blocking, seconds, AuthError, Context};
+use super::{blocking, AuthError, Context};
 use crate::domain::{AccessPair, Name, OAuthClient, Scope};
 use crate::tokens::access::AccessToken;
 use crate::tokens::secret::GeneratedSecret;
@@ -181,7 +181,7 @@ pub async fn issue_pair(
         secret_hash: secret.hash(),
         scopes: client.scopes.clone(),
         issued_at: now,
-        expires_at: now + seconds(ctx.config().tokens.access_token_ttl_seconds),
+        expires_at: now + ctx.config().runtime.lifetimes.access_token,
     };
     let store = ctx.store.clone();
     blocking(move || store.create_pair(&record)).await?;
@@ -203,7 +203,7 @@ pub fn issue_access_token(
         client_id: client.id.to_string(),
         scope: Scope::join(scopes),
         iat: now.unix_timestamp(),
-        exp: (now + seconds(config.tokens.access_token_ttl_seconds)).unix_timestamp(),
+        exp: (now + config.runtime.lifetimes.access_token).unix_timestamp(),
         nbf: None,
         jti: Uuid::new_v4().to_string(),
     };

@@ -1,7 +1,7 @@
 //! Login, refresh and logout (SPEC §3): sessions, refresh rotation with reuse detection, and
 //! the claims tokens they hand out.
 
-use super::{blocking, seconds, AuthError, Context};
+use super::{blocking, AuthError, Context};
 use crate::crypto::SecretString;
 use crate::domain::{NewUser, Session, SessionId, User, UserId};
 use crate::storage::Rotation;
@@ -54,11 +54,10 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthEr
         provider: provider.or_else(|| user.provider.clone()),
         domain: domain.or_else(|| user.domain.clone()),
         created_at: now,
-        expires_at: now + seconds(config.tokens.session_max_age_seconds),
+        expires_at: now + config.runtime.lifetimes.session_max_age,
         revoked_at: None,
     };
-    let (refresh_token, record) =
-        refresh::mint(&session, now, seconds(config.tokens.refresh_ttl_seconds));
+    let (refresh_token, record) = refresh::mint(&session, now, config.runtime.lifetimes.refresh);
     let store = ctx.store.clone();
     let stored = session.clone();
     blocking(move || store.create_session(&stored, &record)).await?;
@@ -162,8 +161,7 @@ pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, Au
         .ok_or(AuthError::InvalidGrant)?;
     let config = ctx.config();
     let now = ctx.now();
-    let (next_token, next) =
-        refresh::mint(&session, now, seconds(config.tokens.refresh_ttl_seconds));
+    let (next_token, next) = refresh::mint(&session, now, config.runtime.lifetimes.refresh);
     let store = ctx.store.clone();
     let outcome =
         blocking(move || store.rotate_refresh_token(record.id, &next, now, ticket)).await?;
@@ -242,7 +240,7 @@ fn grant(
 ) -> Result<Grant, AuthError> {
     let config = ctx.config();
     let iat = now.unix_timestamp();
-    let exp = (now + seconds(config.tokens.claims_ttl_seconds))
+    let exp = (now + config.runtime.lifetimes.claims)
         .min(session.expires_at)
         .unix_timestamp();
     let claims = ClaimsToken {

@@ -23,7 +23,7 @@ pub mod users;
 pub mod verified;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{LiveCors, Settings};
 use crate::crypto::jwt::{KeyError, KeyRing};
 use crate::crypto::password::{HashError, PasswordHasher};
 use crate::domain::ValidationError;
@@ -47,12 +47,14 @@ pub struct Context {
     pub browser: browser::BrowserSessions,
     pub verified: verified::VerifiedCredentials,
     pub clock: Arc<dyn Clock>,
-    config: RwLock<Arc<Config>>,
+    /// The CORS policy of the settings in force, for the CORS filter (replaced with them).
+    pub cors: LiveCors,
+    config: RwLock<Arc<Settings>>,
 }
 
 impl Context {
     pub fn new(
-        config: Config,
+        config: Settings,
         store: Arc<dyn Store>,
         hasher: PasswordHasher,
         keys: KeyRing,
@@ -72,12 +74,14 @@ impl Context {
             browser: browser::BrowserSessions::default(),
             verified: verified::VerifiedCredentials::default(),
             clock,
+            cors: LiveCors::new(config.runtime.cors.clone()),
             config: RwLock::new(Arc::new(config)),
         }
     }
 
-    /// The settings in force for this request (swapped whole on reload).
-    pub fn config(&self) -> Arc<Config> {
+    /// The settings in force for this request (swapped whole on reload): the config as
+    /// written, and its values parsed (`.runtime`).
+    pub fn config(&self) -> Arc<Settings> {
         self.config
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -85,8 +89,10 @@ impl Context {
     }
 
     /// Puts new settings in force for every request that starts after this call.
-    pub(crate) fn swap_config(&self, config: Config) {
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    pub(crate) fn swap_config(&self, config: Settings) {
+        let mut current = self.config.write().unwrap_or_else(|e| e.into_inner());
+        self.cors.replace(config.runtime.cors.clone());
+        *current = Arc::new(config);
     }
 
     pub fn now(&self) -> OffsetDateTime {

@@ -1,18 +1,17 @@
 //! Preamble tokens as credentials (SPEC §5): the live key, checking a presented token, minting.
 
 use super::{AuthError, Context};
-use crate::config::{Config, PreambleMode};
+use crate::config::{Config, PreambleMode, Settings};
 use crate::domain::{User, UserId};
 use crate::tokens::preamble::{self, PreambleKey, Window};
 use uuid::Uuid;
 
-/// The `token_uuid` in force: the configured one, else the one generated on first start.
-fn token_uuid(ctx: &Context, config: &Config) -> Uuid {
+/// The `token_uuid` in force: the configured one (parsed at load), else the one generated on
+/// first start.
+fn token_uuid(ctx: &Context, config: &Settings) -> Uuid {
     config
-        .preamble
+        .runtime
         .token_uuid
-        .as_deref()
-        .and_then(|u| Uuid::try_parse(u).ok())
         .unwrap_or(ctx.generated_token_uuid)
 }
 
@@ -38,9 +37,10 @@ pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
     {
         return None;
     }
+    let lifetimes = &config.runtime.lifetimes;
     let window = Window {
-        ttl_seconds: i64::try_from(config.preamble.token_ttl_minutes * 60).unwrap_or(i64::MAX),
-        tolerance_seconds: i64::try_from(config.preamble.token_tolerance_seconds).unwrap_or(0),
+        ttl_seconds: lifetimes.preamble_ttl.whole_seconds(),
+        tolerance_seconds: lifetimes.preamble_tolerance.whole_seconds(),
     };
     window
         .admits(start, exp, ctx.now().unix_timestamp())
@@ -65,9 +65,9 @@ pub async fn revoke(ctx: &Context, token: &str) -> Result<(), AuthError> {
     let Some(exp) = preamble::claimed_expiry(&config.preamble.token_preambula, token) else {
         return Ok(());
     };
-    let tolerance = i64::try_from(config.preamble.token_tolerance_seconds).unwrap_or(0);
-    let until = time::OffsetDateTime::from_unix_timestamp(i64::from(exp) + tolerance)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let tolerance = config.runtime.lifetimes.preamble_tolerance;
+    let until = time::OffsetDateTime::from_unix_timestamp(i64::from(exp))
+        .map_or(time::OffsetDateTime::UNIX_EPOCH, |t| t + tolerance);
     if until <= ctx.now() {
         return Ok(());
     }

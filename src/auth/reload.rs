@@ -3,7 +3,7 @@
 //! named, never half-applied.
 
 use super::Context;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, Settings};
 use std::sync::Mutex;
 
 /// What a reload did.
@@ -31,7 +31,18 @@ pub fn reload(ctx: &Context) -> Result<Reloaded, ConfigError> {
             return Err(e);
         }
     };
-    let restart_required = keep_start_only_settings(&current, &mut new);
+    let restart_required = keep_start_only_settings(current.config(), &mut new);
+    // Parsed once here; requests read the parsed values and parse nothing.
+    let new = match Settings::new(new) {
+        Ok(new) => new,
+        Err(e) => {
+            log::error!(
+                "configuration reload from {} refused, nothing changed: {e}",
+                path.display()
+            );
+            return Err(e);
+        }
+    };
     for key in &restart_required {
         log::warn!("configuration reload: {key} changed; it applies at the next start");
     }
@@ -73,6 +84,119 @@ fn keep_start_only_settings(current: &Config, new: &mut Config) -> Vec<&'static 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::bootstrap;
+    use crate::clock::{Clock, FixedClock};
+    use crate::crypto::password::PasswordHasher;
+    use crate::crypto::secretbox;
+    use crate::storage::sled::SledStore;
+    use crate::storage::Store;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    /// A context whose config was loaded from `file`, with its store and key in `data_dir`.
+    fn context(file: &Path, data_dir: &Path) -> Context {
+        let (config, _) = config::load(file).unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(data_dir).unwrap());
+        let clock = Arc::new(FixedClock::starting_now());
+        let (master, _) = secretbox::load_master_key(data_dir, None).unwrap();
+        let keys =
+            bootstrap::signing_keys(&*store, config.tokens.signing_alg, clock.now(), &master)
+                .unwrap();
+        let hasher = PasswordHasher::new(crate::crypto::password::HasherParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent_hashes: 1,
+        })
+        .unwrap();
+        Context::new(
+            Settings::new(config).unwrap(),
+            store,
+            hasher,
+            keys,
+            clock,
+            uuid::Uuid::new_v4(),
+            master,
+        )
+    }
+
+    fn toml_config(data_dir: &Path, extra: &str) -> String {
+        format!(
+            "[server]\ndata_dir = {:?}\n{extra}",
+            data_dir.display().to_string()
+        )
+    }
+
+    /// Everything under `dir`, recursively.
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(d) = pending.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path.clone());
+                }
+                found.push(path);
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_reload_naming_a_new_data_dir_with_a_crypt_value_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let file = tmp.path().join("tessera.toml");
+        std::fs::write(&file, toml_config(&data_dir, "")).unwrap();
+        let ctx = context(&file, &data_dir);
+        let (master, _) = secretbox::load_master_key(&data_dir, None).unwrap();
+        let secret = secretbox::encrypt_config_value(&master, "hunter2");
+
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::write(
+            &file,
+            toml_config(&elsewhere, &format!("password = {secret:?}\n")),
+        )
+        .unwrap();
+        let before = tree(tmp.path());
+        let err = reload(&ctx).unwrap_err();
+
+        assert!(
+            err.to_string()
+                .contains("CRYPT: values need the master key"),
+            "{err}"
+        );
+        assert!(!elsewhere.exists(), "the reload created the new data dir");
+        assert_eq!(tree(tmp.path()), before, "the reload wrote to disk");
+        assert_eq!(ctx.config().server.data_dir, data_dir, "nothing changed");
+    }
+
+    #[test]
+    fn a_reload_puts_the_parsed_values_and_the_cors_policy_in_force() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let file = tmp.path().join("tessera.toml");
+        std::fs::write(&file, toml_config(&data_dir, "")).unwrap();
+        let ctx = context(&file, &data_dir);
+        let cors = ctx.cors.clone();
+        assert!(!cors.current().enabled);
+
+        let uuid = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
+        let text = toml_config(
+            &data_dir,
+            &format!(
+                "[preamble]\ntoken_uuid = {uuid:?}\n[cors]\nallowed_origins = [\"https://a.example\"]\n"
+            ),
+        );
+        std::fs::write(&file, text).unwrap();
+        reload(&ctx).unwrap();
+
+        assert!(cors.current().origins.matches("https://a.example"));
+        let token_uuid = ctx.config().runtime.token_uuid.unwrap();
+        assert_eq!(token_uuid.hyphenated().to_string(), uuid);
+    }
 
     #[test]
     fn start_only_settings_are_kept_and_named() {

@@ -25,7 +25,7 @@ pub(crate) fn with_config(store: Arc<dyn Store>, mut config: Config) -> Context 
     let hasher = PasswordHasher::new(&config.passwords).expect("hasher");
     bootstrap::ensure_admin(&*store, &hasher, &config, now).expect("admin");
     Context::new(
-        config,
+        crate::config::Settings::new(config).expect("settings"),
         store,
         hasher,
         keys,

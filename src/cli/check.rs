@@ -1,8 +1,7 @@
 //! `tessera check`: the consistency check of a stopped server's data dir (issue 7).
 
-use crate::auth::signing;
+use crate::auth::bootstrap;
 use crate::config;
-use crate::crypto::jwt::KeyRing;
 use crate::crypto::secretbox;
 use crate::crypto::SecretString;
 use crate::storage::sled::SledStore;
@@ -36,7 +35,8 @@ pub fn run(config_path: &Path) -> Result<(), String> {
 }
 
 /// Whether the signing keys open with the master key the server would use, parse, and make a
-/// ring with one active key: a server that could not do this would refuse to start.
+/// ring with one active key: a server that could not do this would refuse to start. The
+/// opening is the start's own (auth::bootstrap); nothing is written, nor a master key created.
 fn signing_key_problems(store: &SledStore, config: &config::Config) -> Result<Vec<String>, String> {
     use crate::storage::KeyStore;
     let keys = store.signing_keys().map_err(|e| e.to_string())?;
@@ -46,26 +46,5 @@ fn signing_key_problems(store: &SledStore, config: &config::Config) -> Result<Ve
     let env = config.master_key.as_ref().map(SecretString::expose);
     let master = secretbox::find_master_key(&config.server.data_dir, env)
         .map_err(|e| format!("the master key: {e}"))?;
-    let mut problems = Vec::new();
-    let mut plain = Vec::new();
-    for key in &keys {
-        match (&master, key.sealed) {
-            (None, true) => problems.push(format!(
-                "signing key {} is sealed, and there is no master key (TESSERA_MASTER_KEY or \
-                 <data_dir>/master.key)",
-                key.kid
-            )),
-            (Some(master), _) => match signing::open(master, key) {
-                Ok(opened) => plain.push(opened),
-                Err(e) => problems.push(e.to_string()),
-            },
-            (None, false) => plain.push(key.clone()),
-        }
-    }
-    if problems.is_empty() {
-        if let Err(e) = KeyRing::new(&plain) {
-            problems.push(format!("the signing keys do not make a usable ring: {e}"));
-        }
-    }
-    Ok(problems)
+    Ok(bootstrap::signing_key_problems(&keys, master.as_ref()))
 }

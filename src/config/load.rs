@@ -115,8 +115,8 @@ pub fn parse_toml(text: &str) -> Result<Config, ConfigError> {
     })
 }
 
-/// Decrypts every `CRYPT:` password (SPEC §2). The master key is loaded only if one is
-/// needed; a value that does not decrypt stops the load with an error naming the key, never
+/// Decrypts every `CRYPT:` password (SPEC §2). The master key is read only if one is
+/// needed, and must already exist (start-up creates it; reading a config writes nothing); a value that does not decrypt stops the load with an error naming the key, never
 /// the value.
 fn decrypt_secrets(config: &mut Config) -> Result<(), ConfigError> {
     let data_dir = config.server.data_dir.clone();
@@ -140,10 +140,15 @@ fn decrypt_secrets(config: &mut Config) -> Result<(), ConfigError> {
             continue;
         };
         if master.is_none() {
-            let (loaded, _) =
-                secretbox::load_master_key(&data_dir, env_key.as_ref().map(SecretString::expose))
-                    .map_err(|e| ConfigError::MasterKey(e.to_string()))?;
-            master = Some(loaded);
+            // Read only: loading a config never creates the key or the data dir.
+            // The error names the first value that needs the key, never the value.
+            let found =
+                secretbox::read_master_key(&data_dir, env_key.as_ref().map(SecretString::expose))
+                    .map_err(|e| ConfigError::Secret {
+                    key: key.clone(),
+                    reason: e.to_string(),
+                })?;
+            master = Some(found);
         }
         let Some(master) = master.as_ref() else {
             continue;
@@ -256,6 +261,69 @@ mod tests {
         let err = parse_str("[server]\npassword = 12345678\n", &Env::empty()).expect_err("type");
         assert!(!err.to_string().contains("12345678"), "{err}");
         assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+
+    /// Everything under `dir`, recursively.
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(d) = pending.pop() {
+            for entry in std::fs::read_dir(&d).expect("read_dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    pending.push(path.clone());
+                }
+                found.push(path);
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn loading_a_crypt_value_creates_no_key_and_no_data_dir() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("new-data");
+        let text = format!(
+            "[server]\ndata_dir = {:?}\npassword = \"CRYPT:AQ\"\n",
+            data_dir.display().to_string()
+        );
+        let path = tmp.path().join("tessera.toml");
+        std::fs::write(&path, text).expect("write");
+        let before = tree(tmp.path());
+        let err = parse_str(
+            &std::fs::read_to_string(&path).expect("read"),
+            &Env::empty(),
+        )
+        .expect_err("no master key");
+        assert!(
+            err.to_string()
+                .contains("CRYPT: values need the master key"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("master.key"), "{err}");
+        assert!(err.to_string().contains("server.password"), "{err}");
+        assert_eq!(tree(tmp.path()), before, "loading wrote to disk");
+        assert!(!data_dir.exists());
+    }
+
+    #[test]
+    fn a_crypt_value_decrypts_with_an_existing_key_and_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let (key, _) = secretbox::load_master_key(&data_dir, None).expect("key");
+        let value = secretbox::encrypt_config_value(&key, "hunter2");
+        let text = format!(
+            "[server]\ndata_dir = {:?}\npassword = {value:?}\n",
+            data_dir.display().to_string()
+        );
+        let before = tree(tmp.path());
+        let config = parse_str(&text, &Env::empty()).expect("decrypts");
+        assert_eq!(
+            config.server.password.as_ref().map(SecretString::expose),
+            Some("hunter2")
+        );
+        assert_eq!(tree(tmp.path()), before);
     }
 
     #[test]

@@ -5,10 +5,14 @@
 
 mod load;
 pub mod origins;
+mod runtime;
 
 pub use load::{load, parse_toml, ConfigError, ConfigSource};
+pub use runtime::{CorsPolicy, Lifetimes, LiveCors, Runtime, ServiceRoles, Settings};
 
 use crate::crypto::SecretString;
+/// `tokens.signing_alg`: a domain type, re-exported where the config names it.
+pub use crate::domain::SigningAlg;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,16 +100,6 @@ pub struct ServiceConfig {
     pub roles: Option<Vec<String>>,
 }
 
-/// The algorithm of the active signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub enum SigningAlg {
-    #[default]
-    EdDSA,
-    ES256,
-    RS256,
-    HS256,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokensConfig {
@@ -155,6 +149,17 @@ impl Default for PasswordsConfig {
             argon2_parallelism: 1,
             max_concurrent_hashes: 0,
             min_length: 8,
+        }
+    }
+}
+
+impl From<&PasswordsConfig> for crate::crypto::password::HasherParams {
+    fn from(p: &PasswordsConfig) -> Self {
+        Self {
+            memory_kib: p.argon2_memory_kib,
+            iterations: p.argon2_iterations,
+            parallelism: p.argon2_parallelism,
+            max_concurrent_hashes: p.max_concurrent_hashes,
         }
     }
 }
@@ -386,11 +391,6 @@ impl Config {
                 "must be 1 to 16 bytes without control characters or ':'",
             ));
         }
-        if let Some(uuid) = &self.preamble.token_uuid {
-            if uuid::Uuid::try_parse(uuid).is_err() {
-                return Err(invalid("preamble.token_uuid", "must be a UUID"));
-            }
-        }
         if self.preamble.token_life_in_minutes == 0 || self.preamble.token_life_in_minutes > 525_600
         {
             return Err(invalid(
@@ -405,19 +405,6 @@ impl Config {
                 "preamble",
                 "token_ttl_minutes is at most 525600 and token_tolerance_seconds at most 86400",
             ));
-        }
-        for (name, service) in self.service.iter() {
-            if let Some(roles) = &service.roles {
-                if let Some(bad) = roles
-                    .iter()
-                    .find(|r| crate::domain::Role::parse(r).is_err())
-                {
-                    return Err(invalid(
-                        &format!("service.{name}.roles"),
-                        &format!("{bad:?} is not a valid role name"),
-                    ));
-                }
-            }
         }
         let lp = &self.login_protection;
         if lp.max_failures == 0
@@ -436,25 +423,15 @@ impl Config {
                 "must be positive: 0 would end every browser session at once",
             ));
         }
-        if let Err(bad) = origins::OriginMatcher::try_new(&self.cors.allowed_origins) {
-            return Err(invalid(
-                "cors.allowed_origins",
-                &format!(
-                    "{:?} is not an origin or a wildcard like https://*.example.com",
-                    bad.0
-                ),
-            ));
-        }
-        // Methods are compared as browsers send them: upper case.
-        for method in &mut self.cors.allowed_methods {
-            method.make_ascii_uppercase();
-        }
         if self.cors.allow_credentials && self.cors.allowed_origins.iter().any(|o| o == "*") {
             return Err(invalid(
                 "cors.allowed_origins",
                 "\"*\" cannot be combined with allow_credentials = true",
             ));
         }
+        // The token_uuid, the service roles, the CORS patterns and the lifetimes are checked
+        // by parsing them, with the parser the running server uses (runtime.rs).
+        Runtime::new(self)?;
         Ok(())
     }
 }
@@ -467,18 +444,6 @@ impl Services {
             ("statistics", &self.statistics),
         ]
         .into_iter()
-    }
-
-    /// The roles allowed to call `name`, with the SPEC §6 defaults.
-    pub fn roles(&self, name: &str) -> Vec<String> {
-        let (configured, default): (&Option<Vec<String>>, &[&str]) = match name {
-            "statistics" => (&self.statistics.roles, &["Administrator", "Supervisor"]),
-            "introspection" => (&self.introspection.roles, &["Administrator"]),
-            _ => (&self.admin.roles, &["Administrator"]),
-        };
-        configured
-            .clone()
-            .unwrap_or_else(|| default.iter().map(|r| r.to_string()).collect())
     }
 }
 
@@ -504,10 +469,8 @@ mod tests {
         assert_eq!(config.server.admin_bind.port(), 8081);
         assert_eq!(config.tokens.signing_alg, SigningAlg::EdDSA);
         assert_eq!(config.passwords.argon2_memory_kib, 19_456);
-        assert_eq!(
-            config.service.roles("statistics"),
-            ["Administrator", "Supervisor"]
-        );
+        let runtime = Runtime::new(&config).expect("defaults parse");
+        assert_eq!(runtime.roles.statistics.len(), 2);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! JWT signing keys: generation for each supported algorithm, the key ring that signs with the
 //! active key and verifies with any known one, and the public JWKS (RFC 7517).
 
-use crate::config::SigningAlg;
-use crate::domain::StoredSigningKey;
+use crate::domain::{SigningAlg, StoredSigningKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -186,30 +185,30 @@ impl SigningKey {
 /// Makes a new key for `alg`, ready to store. The caller decides whether it is active.
 pub fn generate(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredSigningKey, KeyError> {
     let gen = |e: String| KeyError::Generate(e);
-    let (name, private) = match alg {
+    let private = match alg {
         SigningAlg::EdDSA => {
             use ed25519_dalek::pkcs8::EncodePrivateKey;
             let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
             let der = key.to_pkcs8_der().map_err(|e| gen(e.to_string()))?;
-            ("EdDSA", der.as_bytes().to_vec())
+            der.as_bytes().to_vec()
         }
         SigningAlg::ES256 => {
             use p256::pkcs8::EncodePrivateKey;
             let key = p256::ecdsa::SigningKey::random(&mut OsRng);
             let der = key.to_pkcs8_der().map_err(|e| gen(e.to_string()))?;
-            ("ES256", der.as_bytes().to_vec())
+            der.as_bytes().to_vec()
         }
         SigningAlg::RS256 => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
             let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| gen(e.to_string()))?;
             let der = key.to_pkcs1_der().map_err(|e| gen(e.to_string()))?;
-            ("RS256", der.as_bytes().to_vec())
+            der.as_bytes().to_vec()
         }
-        SigningAlg::HS256 => ("HS256", crate::crypto::random_bytes::<32>().to_vec()),
+        SigningAlg::HS256 => crate::crypto::random_bytes::<32>().to_vec(),
     };
     Ok(StoredSigningKey {
         kid: B64URL.encode(crate::crypto::random_bytes::<16>()),
-        alg: name.to_string(),
+        alg: alg.name().to_string(),
         private,
         created_at: now,
         active: true,

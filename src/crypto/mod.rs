@@ -108,6 +108,70 @@ mod tests {
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
     }
 
+    /// Every `.rs` file under `src/<dir>`, with its text.
+    fn sources(dir: &str) -> Vec<(std::path::PathBuf, String)> {
+        let mut pending = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src")
+            .join(dir)];
+        let mut found = Vec::new();
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    found.push((path, text));
+                }
+            }
+        }
+        assert!(!found.is_empty(), "no sources under src/{dir}");
+        found
+    }
+
+    /// STYLE "The shape of the code": crypto is a building block below the use cases; it
+    /// takes its parameters as its own types and imports nothing from the layers above it.
+    #[test]
+    fn crypto_imports_nothing_from_the_layers_above_it() {
+        let above = ["config", "auth", "http", "storage", "cli", "app", "tokens"];
+        for (path, text) in sources("crypto") {
+            for layer in above {
+                // Built at run time, so this file does not trip its own check.
+                let import = format!("crate::{layer}");
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    assert!(
+                        !code.contains(&import),
+                        "{}:{}: crypto imports {import}: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn domain_imports_nothing_but_domain() {
+        let others = [
+            "config", "auth", "http", "storage", "cli", "app", "tokens", "crypto",
+        ];
+        for (path, text) in sources("domain") {
+            for layer in others {
+                let import = format!("crate::{layer}");
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    assert!(
+                        !code.contains(&import),
+                        "{}:{}: domain imports {import}: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn ct_eq_compares_content_and_length() {
         assert!(ct_eq(b"abc", b"abc"));

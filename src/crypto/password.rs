@@ -11,7 +11,6 @@
 //! login and by the HTTP workers, the workers go first, so a flood of logins slows logins, not
 //! introspection. With no other work about, the hashers have the cores to themselves.
 
-use crate::config::PasswordsConfig;
 use crate::crypto::{ct_eq, SecretString};
 use argon2::password_hash::{
     rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
@@ -36,6 +35,17 @@ pub enum HashError {
     Busy,
     #[error("password hashing failed: {0}")]
     Failed(String),
+}
+
+/// The hasher's own parameters: the argon2id cost and how many hashes run at once. The
+/// config's `[passwords]` converts into this, so the hasher knows nothing of the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HasherParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Password hashes computed at once; 0 = the number of cores.
+    pub max_concurrent_hashes: usize,
 }
 
 /// One thread's argon2 working memory.
@@ -79,15 +89,18 @@ struct Inner {
 }
 
 impl PasswordHasher {
-    pub fn new(config: &PasswordsConfig) -> Result<Self, HashError> {
+    /// Starts the hashing threads. Takes anything that converts into [`HasherParams`], such
+    /// as the config's `&PasswordsConfig`.
+    pub fn new(params: impl Into<HasherParams>) -> Result<Self, HashError> {
+        let wanted: HasherParams = params.into();
         let params = Params::new(
-            config.argon2_memory_kib,
-            config.argon2_iterations,
-            config.argon2_parallelism,
+            wanted.memory_kib,
+            wanted.iterations,
+            wanted.parallelism,
             None,
         )
         .map_err(|e| HashError::Failed(e.to_string()))?;
-        let slots = match config.max_concurrent_hashes {
+        let slots = match wanted.max_concurrent_hashes {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
@@ -302,19 +315,18 @@ fn verify_with(password: &str, phc: &str, keep: usize, memory: &mut Memory) -> b
 mod tests {
     use super::*;
 
-    fn cheap() -> PasswordsConfig {
-        PasswordsConfig {
-            argon2_memory_kib: 64,
-            argon2_iterations: 1,
-            argon2_parallelism: 1,
+    fn cheap() -> HasherParams {
+        HasherParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
             max_concurrent_hashes: 1,
-            min_length: 8,
         }
     }
 
     #[actix_rt::test]
     async fn hash_then_verify() {
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         let phc = hasher
             .hash(SecretString::new("correct horse"))
             .await
@@ -332,7 +344,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn unknown_user_never_matches_even_the_dummy_password() {
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         assert!(!hasher
             .verify(SecretString::new("anything"), None)
             .await
@@ -341,7 +353,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn malformed_stored_hash_is_a_mismatch() {
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         assert!(!hasher
             .verify(SecretString::new("x"), Some("not a phc".into()))
             .await
@@ -352,7 +364,7 @@ mod tests {
     async fn hashes_verify_with_the_argon2_crate_and_the_other_way_round() {
         use argon2::PasswordHasher as _;
         use argon2::PasswordVerifier as _;
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         // Ours, checked by the crate's own verifier.
         let ours = hasher
             .hash(SecretString::new("correct horse"))
@@ -384,7 +396,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn the_dummy_hash_has_the_configured_cost() {
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         assert!(hasher
             .inner
             .dummy
@@ -394,9 +406,9 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_full_queue_turns_work_away_and_recovers() {
-        let hasher = PasswordHasher::new(&PasswordsConfig {
-            argon2_memory_kib: 8 * 1024,
-            argon2_iterations: 4,
+        let hasher = PasswordHasher::new(HasherParams {
+            memory_kib: 8 * 1024,
+            iterations: 4,
             ..cheap()
         })
         .expect("hasher");
@@ -423,13 +435,13 @@ mod tests {
 
     #[test]
     fn rehash_is_needed_when_the_cost_changes() {
-        let hasher = PasswordHasher::new(&cheap()).expect("hasher");
+        let hasher = PasswordHasher::new(cheap()).expect("hasher");
         let phc = hasher
             .hash_blocking(&SecretString::new("pw"))
             .expect("hash");
         assert!(!hasher.needs_rehash(&phc));
-        let stronger = PasswordHasher::new(&PasswordsConfig {
-            argon2_memory_kib: 128,
+        let stronger = PasswordHasher::new(HasherParams {
+            memory_kib: 128,
             ..cheap()
         })
         .expect("hasher");

@@ -11,4 +11,4 @@ pub use session::{RefreshTokenRecord, Session, SessionId};
 pub use user::{Email, NewUser, Role, User, UserId, ValidationError};
 
 mod keys;
-pub use keys::StoredSigningKey;
+pub use keys::{SigningAlg, StoredSigningKey};

@@ -145,10 +145,8 @@ impl fmt::Debug for User {
 }
 
 impl User {
-    pub fn has_any_role(&self, allowed: &[String]) -> bool {
-        self.roles
-            .iter()
-            .any(|r| allowed.iter().any(|a| a == r.as_str()))
+    pub fn has_any_role(&self, allowed: &[Role]) -> bool {
+        self.roles.iter().any(|r| allowed.contains(r))
     }
 }
 

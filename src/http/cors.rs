@@ -2,14 +2,13 @@
 //! answers, and the headers an allowed origin's responses carry (the Fetch standard's "CORS
 //! protocol" section; it is a living standard, so it is cited by section name).
 
-use super::extract::context;
-use crate::config::origins::OriginMatcher;
-use crate::config::CorsConfig;
+use crate::config::{CorsPolicy, LiveCors};
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
+use actix_web::web::Data;
 use actix_web::HttpResponse;
 
 /// Always exposed to scripts, so a browser client can quote it when reporting an error.
@@ -38,24 +37,15 @@ impl Decision {
     }
 }
 
-fn joined(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Decides the CORS answer for a request with this `method`, `Origin` and
 /// `Access-Control-Request-Method`.
 pub fn decide(
-    cors: &CorsConfig,
+    cors: &CorsPolicy,
     method: &Method,
     origin: Option<&str>,
     request_method: Option<&str>,
 ) -> Decision {
-    if cors.allowed_origins.is_empty() {
+    if !cors.enabled {
         // CORS is off: the response does not depend on the origin at all.
         return Decision::default();
     }
@@ -66,11 +56,10 @@ pub fn decide(
     let Some(origin) = origin else {
         return untouched;
     };
-    let matcher = OriginMatcher::new(&cors.allowed_origins);
-    if !matcher.matches(origin) {
+    if !cors.origins.matches(origin) {
         return untouched;
     }
-    let any = matcher.allows_any() && origin != "null";
+    let any = cors.origins.allows_any() && origin != "null";
     if any && cors.allow_credentials {
         // Refused at config load; should it ever get here, fail closed: a browser would
         // refuse `*` with credentials anyway (Fetch, "CORS check").
@@ -91,21 +80,20 @@ pub fn decide(
         // Methods are case-sensitive (RFC 9110 §9.1), and the browser compares the list it
         // gets byte for byte too; an unknown method gets no CORS headers, so it is refused.
         let requested = requested.trim();
-        if !cors.allowed_methods.iter().any(|m| m.trim() == requested) {
+        if !cors.methods.iter().any(|m| m == requested) {
             return untouched;
         }
         headers.push((
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            joined(&cors.allowed_methods),
+            cors.allow_methods.clone(),
         ));
-        let allowed_headers = joined(&cors.allowed_headers);
-        if !allowed_headers.is_empty() {
-            headers.push((header::ACCESS_CONTROL_ALLOW_HEADERS, allowed_headers));
+        if !cors.allow_headers.is_empty() {
+            headers.push((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                cors.allow_headers.clone(),
+            ));
         }
-        headers.push((
-            header::ACCESS_CONTROL_MAX_AGE,
-            cors.max_age_seconds.to_string(),
-        ));
+        headers.push((header::ACCESS_CONTROL_MAX_AGE, cors.max_age.clone()));
         return Decision {
             answer_preflight: true,
             headers,
@@ -115,17 +103,12 @@ pub fn decide(
 
     // Scripts see only CORS-safelisted response headers unless others are exposed
     // (Fetch, "HTTP responses": `Access-Control-Expose-Headers`).
-    let mut exposed: Vec<String> = cors
-        .exposed_headers
-        .iter()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .collect();
+    let mut exposed: Vec<&str> = cors.exposed_headers.iter().map(String::as_str).collect();
     if !exposed
         .iter()
         .any(|h| h.eq_ignore_ascii_case(REQUEST_ID_HEADER))
     {
-        exposed.push(REQUEST_ID_HEADER.into());
+        exposed.push(REQUEST_ID_HEADER);
     }
     headers.push((header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed.join(", ")));
     Decision {
@@ -170,15 +153,16 @@ fn origin_of(req: &ServiceRequest) -> Option<&str> {
     first.to_str().ok()
 }
 
-/// The CORS filter. Reads `cors` from the config in force on every request, so a reload
-/// applies to the next request (SPEC §2).
+/// The CORS filter. Reads the CORS policy in force (parsed at config load) on every request,
+/// so a reload applies to the next request (SPEC §2). It needs the policy and nothing else.
 pub async fn cors(
+    policy: Data<LiveCors>,
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let config = context(req.request())?.config();
+    let policy = policy.current();
     let decision = decide(
-        &config.cors,
+        &policy,
         req.method(),
         origin_of(&req),
         req.headers()
@@ -199,6 +183,8 @@ pub async fn cors(
 mod tests {
     use super::*;
 
+    use crate::config::CorsConfig;
+
     fn config(origins: &[&str]) -> CorsConfig {
         CorsConfig {
             allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
@@ -206,11 +192,15 @@ mod tests {
         }
     }
 
+    fn policy(cors: &CorsConfig) -> CorsPolicy {
+        CorsPolicy::new(cors).expect("valid [cors]")
+    }
+
     const ORIGIN: &str = "https://app.example.com";
 
     #[test]
     fn no_cors_config_decides_nothing() {
-        let d = decide(&config(&[]), &Method::GET, Some(ORIGIN), None);
+        let d = decide(&policy(&config(&[])), &Method::GET, Some(ORIGIN), None);
         assert_eq!(d, Decision::default());
     }
 
@@ -218,11 +208,11 @@ mod tests {
     fn missing_or_unknown_origin_gets_no_cors_headers() {
         let cors = config(&["https://*.example.com"]);
         for origin in [None, Some("https://evil.test"), Some("null")] {
-            let d = decide(&cors, &Method::GET, origin, None);
+            let d = decide(&policy(&cors), &Method::GET, origin, None);
             assert!(!d.answer_preflight);
             assert!(d.headers.is_empty(), "{origin:?}");
             assert!(d.vary_origin);
-            let p = decide(&cors, &Method::OPTIONS, origin, Some("POST"));
+            let p = decide(&policy(&cors), &Method::OPTIONS, origin, Some("POST"));
             assert!(!p.answer_preflight && p.headers.is_empty(), "{origin:?}");
         }
     }
@@ -230,7 +220,7 @@ mod tests {
     #[test]
     fn allowed_preflight_is_answered_with_the_configured_lists() {
         let d = decide(
-            &config(&["https://*.example.com"]),
+            &policy(&config(&["https://*.example.com"])),
             &Method::OPTIONS,
             Some(ORIGIN),
             Some("PATCH"),
@@ -254,7 +244,7 @@ mod tests {
         let mut cors = config(&[ORIGIN]);
         cors.allowed_methods = vec!["GET".into(), "POST".into()];
         for method in ["DELETE", "post", "TRACE"] {
-            let d = decide(&cors, &Method::OPTIONS, Some(ORIGIN), Some(method));
+            let d = decide(&policy(&cors), &Method::OPTIONS, Some(ORIGIN), Some(method));
             assert!(!d.answer_preflight, "{method}");
             assert!(d.headers.is_empty(), "{method}");
         }
@@ -262,14 +252,24 @@ mod tests {
 
     #[test]
     fn options_without_a_requested_method_is_an_ordinary_request() {
-        let d = decide(&config(&[ORIGIN]), &Method::OPTIONS, Some(ORIGIN), None);
+        let d = decide(
+            &policy(&config(&[ORIGIN])),
+            &Method::OPTIONS,
+            Some(ORIGIN),
+            None,
+        );
         assert!(!d.answer_preflight);
         assert_eq!(d.header("access-control-allow-origin"), Some(ORIGIN));
     }
 
     #[test]
     fn allowed_request_gets_origin_credentials_and_exposed_headers() {
-        let d = decide(&config(&[ORIGIN]), &Method::POST, Some(ORIGIN), None);
+        let d = decide(
+            &policy(&config(&[ORIGIN])),
+            &Method::POST,
+            Some(ORIGIN),
+            None,
+        );
         assert!(!d.answer_preflight);
         assert!(d.vary_origin);
         assert_eq!(d.header("access-control-allow-origin"), Some(ORIGIN));
@@ -287,13 +287,13 @@ mod tests {
         let mut cors = config(&[ORIGIN]);
         cors.allow_credentials = false;
         cors.exposed_headers = vec!["x-request-id".into()];
-        let d = decide(&cors, &Method::GET, Some(ORIGIN), None);
+        let d = decide(&policy(&cors), &Method::GET, Some(ORIGIN), None);
         assert_eq!(
             d.header("access-control-expose-headers"),
             Some("x-request-id")
         );
         assert_eq!(d.header("access-control-allow-credentials"), None);
-        let p = decide(&cors, &Method::OPTIONS, Some(ORIGIN), Some("GET"));
+        let p = decide(&policy(&cors), &Method::OPTIONS, Some(ORIGIN), Some("GET"));
         assert_eq!(p.header("access-control-allow-credentials"), None);
     }
 
@@ -301,20 +301,30 @@ mod tests {
     fn star_answers_star_and_never_with_credentials() {
         let mut cors = config(&["*"]);
         cors.allow_credentials = false;
-        let d = decide(&cors, &Method::GET, Some("https://x.test"), None);
+        let d = decide(&policy(&cors), &Method::GET, Some("https://x.test"), None);
         assert_eq!(d.header("access-control-allow-origin"), Some("*"));
-        let p = decide(&cors, &Method::OPTIONS, Some("https://x.test"), Some("GET"));
+        let p = decide(
+            &policy(&cors),
+            &Method::OPTIONS,
+            Some("https://x.test"),
+            Some("GET"),
+        );
         assert_eq!(p.header("access-control-allow-origin"), Some("*"));
         assert!(p.answer_preflight);
         // Refused at config load; if it ever got here it must fail closed.
         cors.allow_credentials = true;
-        let d = decide(&cors, &Method::GET, Some("https://x.test"), None);
+        let d = decide(&policy(&cors), &Method::GET, Some("https://x.test"), None);
         assert!(d.headers.is_empty());
     }
 
     #[test]
     fn literal_null_is_echoed() {
-        let d = decide(&config(&["null", "*"]), &Method::GET, Some("null"), None);
+        let d = decide(
+            &policy(&config(&["null", "*"])),
+            &Method::GET,
+            Some("null"),
+            None,
+        );
         assert_eq!(d.header("access-control-allow-origin"), Some("null"));
     }
 
@@ -322,7 +332,12 @@ mod tests {
     fn vary_origin_is_appended_once() {
         let mut headers = HeaderMap::new();
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        let d = decide(&config(&[ORIGIN]), &Method::GET, Some(ORIGIN), None);
+        let d = decide(
+            &policy(&config(&[ORIGIN])),
+            &Method::GET,
+            Some(ORIGIN),
+            None,
+        );
         apply(&mut headers, &d);
         apply(&mut headers, &d);
         let vary: Vec<_> = headers.get_all(header::VARY).collect();
@@ -331,12 +346,7 @@ mod tests {
 
     mod middleware {
         use super::super::cors;
-        use crate::auth::{bootstrap, Context};
-        use crate::clock::{Clock, FixedClock};
-        use crate::config::Config;
-        use crate::crypto::password::PasswordHasher;
-        use crate::storage::sled::SledStore;
-        use crate::storage::Store;
+        use crate::config::{CorsConfig, CorsPolicy, LiveCors};
         use actix_web::http::{header, Method, StatusCode};
         use actix_web::middleware::from_fn;
         use actix_web::web::{self, Data};
@@ -345,32 +355,24 @@ mod tests {
 
         const ORIGIN: &str = "https://app.example.com";
 
-        fn context(dir: &tempfile::TempDir, origins: &[&str]) -> Data<Context> {
-            let mut config = Config::default();
-            config.cors.allowed_origins = origins.iter().map(|s| s.to_string()).collect();
-            let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
-            let clock = Arc::new(FixedClock::starting_now());
-            let master = crate::crypto::secretbox::MasterKey::from_bytes([7; 32]);
-            let keys =
-                bootstrap::signing_keys(&*store, config.tokens.signing_alg, clock.now(), &master)
-                    .expect("keys");
-            let hasher = PasswordHasher::new(&config.passwords).expect("hasher");
-            Data::new(Context::new(
-                config,
-                store,
-                hasher,
-                keys,
-                clock,
-                uuid::Uuid::new_v4(),
-                master,
-            ))
+        fn policy(origins: &[&str]) -> Arc<CorsPolicy> {
+            let cors = CorsConfig {
+                allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
+                ..CorsConfig::default()
+            };
+            Arc::new(CorsPolicy::new(&cors).expect("valid [cors]"))
+        }
+
+        /// The filter needs the live CORS policy and nothing else: no store, keys or context.
+        fn live(origins: &[&str]) -> LiveCors {
+            LiveCors::new(policy(origins))
         }
 
         macro_rules! service {
             ($ctx:expr) => {
                 test::init_service(
                     App::new()
-                        .app_data($ctx.clone())
+                        .app_data(Data::new($ctx.clone()))
                         .wrap(from_fn(cors))
                         .route(
                             "/thing",
@@ -407,8 +409,7 @@ mod tests {
 
         #[actix_web::test]
         async fn allowed_preflight_is_answered_without_the_app() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ctx = context(&dir, &["https://*.example.com"]);
+            let ctx = live(&["https://*.example.com"]);
             let app = service!(ctx);
             let res = test::call_service(&app, preflight(ORIGIN, "DELETE").to_request()).await;
             assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -430,8 +431,7 @@ mod tests {
 
         #[actix_web::test]
         async fn unknown_origin_passes_through_without_cors_headers() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ctx = context(&dir, &["https://*.example.com"]);
+            let ctx = live(&["https://*.example.com"]);
             let app = service!(ctx);
             let res = test::call_service(
                 &app,
@@ -454,8 +454,7 @@ mod tests {
 
         #[actix_web::test]
         async fn allowed_request_reaches_the_app_and_gets_cors_headers() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ctx = context(&dir, &[ORIGIN]);
+            let ctx = live(&[ORIGIN]);
             let app = service!(ctx);
             let req = test::TestRequest::get()
                 .uri("/thing")
@@ -475,8 +474,7 @@ mod tests {
 
         #[actix_web::test]
         async fn without_cors_configured_nothing_is_added() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ctx = context(&dir, &[]);
+            let ctx = live(&[]);
             let app = service!(ctx);
             let res = test::call_service(&app, preflight(ORIGIN, "GET").to_request()).await;
             assert_eq!(get("x-handler", &res).as_deref(), Some("ran"));
@@ -486,15 +484,12 @@ mod tests {
 
         #[actix_web::test]
         async fn a_reloaded_config_applies_to_the_next_request() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ctx = context(&dir, &[ORIGIN]);
+            let ctx = live(&[ORIGIN]);
             let app = service!(ctx);
             let res = test::call_service(&app, preflight(ORIGIN, "GET").to_request()).await;
             assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
-            let mut config = (*ctx.config()).clone();
-            config.cors.allowed_origins = vec!["https://other.example.com".into()];
-            ctx.swap_config(config);
+            ctx.replace(policy(&["https://other.example.com"]));
             let res = test::call_service(&app, preflight(ORIGIN, "GET").to_request()).await;
             assert_eq!(get("x-handler", &res).as_deref(), Some("ran"));
             assert_eq!(get("access-control-allow-origin", &res), None);

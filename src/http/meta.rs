@@ -26,12 +26,7 @@ pub async fn health(ctx: Data<Context>) -> HttpResponse {
 
 /// `GET /.well-known/jwks.json`.
 pub async fn jwks(ctx: Data<Context>) -> HttpResponse {
-    let config = ctx.config();
-    let longest = config
-        .tokens
-        .claims_ttl_seconds
-        .max(config.tokens.access_token_ttl_seconds);
-    let longest = time::Duration::seconds(i64::try_from(longest).unwrap_or(i64::MAX));
+    let longest = ctx.config().runtime.lifetimes.longest_jwt();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(ctx.keys.jwks(ctx.now(), longest))

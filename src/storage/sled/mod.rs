@@ -216,25 +216,9 @@ fn ticket_base() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2))
 }
 
-#[cfg(unix)]
+/// The data dir, mode 0700: the rule shared with the master-key file ([`crate::fs`]).
 fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let io = |e: std::io::Error| StoreError::Backend {
-        context: "creating the data dir",
-        source: Box::new(e),
-    };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io)?;
-    // An existing directory keeps whatever mode it had; tighten it.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend {
+    crate::fs::create_private_dir(dir).map_err(|e| StoreError::Backend {
         context: "creating the data dir",
         source: Box::new(e),
     })
