@@ -3,6 +3,7 @@
 //! token, crypto and storage layers.
 
 pub mod apps;
+pub mod backup;
 pub mod bootstrap;
 pub mod browser;
 pub mod caller;

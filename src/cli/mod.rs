@@ -129,7 +129,7 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tessera: {}", crate::http::error::cause_chain(e.as_ref()));
+            eprintln!("tessera: {}", crate::errors::chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -44,7 +44,7 @@ fn session(userid: &str, now: OffsetDateTime) -> Session {
     }
 }
 
-fn token(session: &Session, now: OffsetDateTime) -> RefreshTokenRecord {
+pub(crate) fn token(session: &Session, now: OffsetDateTime) -> RefreshTokenRecord {
     RefreshTokenRecord {
         id: Uuid::new_v4(),
         session: session.id,

@@ -57,7 +57,7 @@ impl AccessToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SigningAlg;
+    use crate::domain::SigningAlg;
     use crate::tokens::claims::ClaimsToken;
 
     #[test]

@@ -62,7 +62,7 @@ impl ClaimsToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SigningAlg;
+    use crate::domain::SigningAlg;
 
     fn ring() -> KeyRing {
         let key = crate::crypto::jwt::generate(SigningAlg::EdDSA, OffsetDateTime::UNIX_EPOCH)

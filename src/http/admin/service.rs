@@ -1,7 +1,7 @@
 //! The service itself: statistics (SPEC §6), configuration reload (SPEC §2) and preamble
 //! token minting (SPEC §5).
 
-use crate::auth::{preamble, reload, stats, Context};
+use crate::auth::{backup, preamble, reload, stats, Context};
 use crate::domain::UserId;
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminCaller, StatisticsCaller, WithBody};
@@ -55,12 +55,8 @@ pub async fn mint_preamble(
 /// snapshot is taken into a private scratch file in the data dir — mutations wait only while
 /// it is written locally, never on the client's download — and streamed from there.
 pub async fn backup(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let dir = ctx.config().server.data_dir.clone();
-    let store = ctx.store.clone();
     let stamp = ctx.now().unix_timestamp();
-    let file = tokio::task::spawn_blocking(move || snapshot(&*store, &dir))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    let file = backup::snapshot(&ctx).await?;
     let chunks = futures_util::stream::unfold(Some(file), |file| async move {
         let mut file = file?;
         let read = tokio::task::spawn_blocking(move || {
@@ -88,27 +84,4 @@ pub async fn backup(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, 
             format!("attachment; filename=\"tessera-backup-{stamp}.jsonl\""),
         ))
         .streaming(chunks))
-}
-
-/// Exports into a new 0600 file in `dir`, unlinked at once (on Unix it lives on while open),
-/// and returns it rewound for reading.
-fn snapshot(
-    store: &dyn crate::storage::Store,
-    dir: &std::path::Path,
-) -> Result<std::fs::File, ApiError> {
-    use std::io::{Seek, Write};
-    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(format!("backup: {e}").into());
-    let path = dir.join(format!(".backup-{}", uuid::Uuid::new_v4().simple()));
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path).map_err(|e| internal(&e))?;
-    let _ = std::fs::remove_file(&path);
-    let mut out = std::io::BufWriter::new(file);
-    store.export(&mut out).map_err(|e| internal(&e))?;
-    out.flush().map_err(|e| internal(&e))?;
-    let mut file = out.into_inner().map_err(|e| internal(&e))?;
-    file.rewind().map_err(|e| internal(&e))?;
-    Ok(file)
 }

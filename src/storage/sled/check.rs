@@ -193,7 +193,7 @@ mod tests {
             expires_at: now + Duration::days(1),
             revoked_at: Some(now),
         };
-        let (_, token) = crate::tokens::refresh::mint(&session, now, Duration::days(1));
+        let token = crate::storage::contract::token(&session, now);
         store.create_session(&session, &token).expect("create");
         assert_eq!(store.check().expect("check"), Vec::<String>::new());
 
