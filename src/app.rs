@@ -8,7 +8,6 @@ use crate::config::{Config, ConfigError, Settings};
 use crate::crypto::password::{HashError, PasswordHasher};
 use crate::crypto::secretbox::{self, MasterKeySource};
 use crate::http::{self, Listener};
-use crate::storage::sled::SledStore;
 use crate::storage::{Store, StoreError};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -78,10 +77,10 @@ impl Application {
         };
         let dir = config.server.data_dir.clone();
         let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(&dir).map_err(|source| StartError::Store {
+            crate::storage::open(&config).map_err(|source| StartError::Store {
                 dir: dir.display().to_string(),
                 source,
-            })?);
+            })?;
         let now = clock.now();
         let (master, source) = secretbox::load_master_key(
             &dir,

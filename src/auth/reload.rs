@@ -84,40 +84,17 @@ fn keep_start_only_settings(current: &Config, new: &mut Config) -> Vec<&'static 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::bootstrap;
-    use crate::clock::{Clock, FixedClock};
-    use crate::crypto::password::PasswordHasher;
     use crate::crypto::secretbox;
     use crate::storage::sled::SledStore;
     use crate::storage::Store;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::sync::Arc;
 
-    /// A context whose config was loaded from `file`, with its store and key in `data_dir`.
+    /// A context whose config was loaded from `file`, with its store in `data_dir`.
     fn context(file: &Path, data_dir: &Path) -> Context {
         let (config, _) = config::load(file).unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(data_dir).unwrap());
-        let clock = Arc::new(FixedClock::starting_now());
-        let (master, _) = secretbox::load_master_key(data_dir, None).unwrap();
-        let keys =
-            bootstrap::signing_keys(&*store, config.tokens.signing_alg, clock.now(), &master)
-                .unwrap();
-        let hasher = PasswordHasher::new(crate::crypto::password::HasherParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-            max_concurrent_hashes: 1,
-        })
-        .unwrap();
-        Context::new(
-            Settings::new(config).unwrap(),
-            store,
-            hasher,
-            keys,
-            clock,
-            uuid::Uuid::new_v4(),
-            master,
-        )
+        crate::auth::testing::with_config(store, config)
     }
 
     fn toml_config(data_dir: &Path, extra: &str) -> String {
@@ -127,22 +104,7 @@ mod tests {
         )
     }
 
-    /// Everything under `dir`, recursively.
-    fn tree(dir: &Path) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(d) = pending.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path.clone());
-                }
-                found.push(path);
-            }
-        }
-        found.sort();
-        found
-    }
+    use crate::fs::files_under as tree;
 
     #[test]
     fn a_reload_naming_a_new_data_dir_with_a_crypt_value_writes_nothing() {

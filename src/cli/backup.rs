@@ -5,22 +5,22 @@ use crate::auth::signing;
 use crate::config::{self, Config};
 use crate::crypto::secretbox::{self, MASTER_KEY_FILE};
 use crate::crypto::SecretString;
-use crate::storage::sled::SledStore;
-use crate::storage::{BackupStore, KeyStore};
+use crate::storage::Store;
 use anyhow::{anyhow, bail, Context as _};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-fn open(dir: &Path) -> anyhow::Result<SledStore> {
-    super::open_stopped_store(dir, ": back it up with GET /api/v1/admin/backup")
+fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    super::open_stopped_store(config, ": back it up with GET /api/v1/admin/backup")
 }
 
 /// Writes a snapshot of the data dir to FILE (`-` for standard output), mode 0600. An existing
 /// FILE is never overwritten: the snapshot goes to a new file renamed into place.
 pub fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
-    let store = open(&config.server.data_dir)?;
+    let store = open(&config)?;
     if file == Path::new("-") {
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
@@ -109,7 +109,10 @@ pub fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let scratch = dir.join(".restore");
     let _ = std::fs::remove_dir_all(&scratch);
     let result = (|| -> anyhow::Result<u64> {
-        let store = open(&scratch)?;
+        // sled: the scratch store is a data dir of its own, renamed into place below.
+        let mut at_scratch = config.clone();
+        at_scratch.server.data_dir = scratch.clone();
+        let store = open(&at_scratch)?;
         let count = store.import(&mut BufReader::new(input))?;
         for key in store.signing_keys()? {
             signing::open(&master, &key)?;

@@ -8,13 +8,14 @@ mod serve;
 mod token;
 mod user;
 
-use crate::storage::sled::SledStore;
-use crate::storage::StoreError;
+use crate::config::Config;
+use crate::storage::{Store, StoreError};
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(name = "tessera", version, about = "A token-issuing identity service")]
@@ -98,7 +99,7 @@ pub fn run() -> ExitCode {
             encrypt::run(&cli.config, &secret).map_err(anyhow::Error::msg)
         }
         Command::Backup { file } => backup::backup(&cli.config, &file),
-        Command::Check => check::run(&cli.config).map_err(anyhow::Error::msg),
+        Command::Check => check::run(&cli.config),
         Command::Restore { file } => backup::restore(&cli.config, &file),
         Command::Serve => serve::run(&cli.config),
         Command::Token(TokenCommand::Preamble { user }) => token::preamble(&cli.config, &user),
@@ -135,10 +136,12 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Opens the data dir of a stopped server. sled lets one process hold it (STYLE, note on
-/// sled): when a running server does, the error says so, and `held` what to do instead.
-fn open_stopped_store(dir: &Path, held: &str) -> anyhow::Result<SledStore> {
-    SledStore::open(dir).map_err(|e| match e {
+/// Opens the store of a stopped server, as the configuration names it. sled lets one process
+/// hold a data dir (STYLE, note on sled): when a running server does, the error says so, and
+/// `held` what to do instead.
+fn open_stopped_store(config: &Config, held: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let dir = &config.server.data_dir;
+    crate::storage::open(config).map_err(|e| match e {
         StoreError::Locked => anyhow!(
             "the data dir {} is held by a running tessera server{held}",
             dir.display()

@@ -5,25 +5,23 @@ use crate::auth::preamble::mint_for;
 use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::domain::UserId;
-use crate::storage::{MetaStore, UserStore};
 use anyhow::{anyhow, Context as _};
 use std::path::Path;
 
 pub fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let userid = UserId::parse(userid)?;
-    let configured = config
-        .preamble
-        .token_uuid
-        .as_deref()
-        .and_then(|u| uuid::Uuid::try_parse(u).ok());
+    // Parsed once, as a start parses it: a token_uuid that is not a UUID is refused.
+    let configured = crate::config::Settings::new(config.clone())?
+        .runtime
+        .token_uuid;
     // With token_uuid in the config no store is needed, so this works beside a running server
     // (the user is then not checked). Otherwise the generated one is read from the store.
     let token_uuid = match configured {
         Some(uuid) => uuid,
         None => {
             let store = super::open_stopped_store(
-                &config.server.data_dir,
+                &config,
                 ": set preamble.token_uuid in the config, or mint through POST \
                  /api/v1/tokens/preamble",
             )?;

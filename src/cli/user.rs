@@ -45,10 +45,10 @@ pub fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
         provider: None,
         domain: None,
     };
-    let store = super::open_stopped_store(&config.server.data_dir, "; stop it first")?;
+    let store = super::open_stopped_store(&config, "; stop it first")?;
     let hasher = PasswordHasher::new(&config.passwords)?;
     let user = create_user_blocking(
-        &store,
+        &*store,
         &hasher,
         config.passwords.min_length,
         new,

@@ -263,22 +263,7 @@ mod tests {
         assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
-    /// Everything under `dir`, recursively.
-    fn tree(dir: &Path) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(d) = pending.pop() {
-            for entry in std::fs::read_dir(&d).expect("read_dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    pending.push(path.clone());
-                }
-                found.push(path);
-            }
-        }
-        found.sort();
-        found
-    }
+    use crate::fs::files_under as tree;
 
     #[test]
     fn loading_a_crypt_value_creates_no_key_and_no_data_dir() {

@@ -217,6 +217,15 @@ pub trait Maintenance {
     fn check(&self) -> Result<Vec<String>, StoreError>;
 }
 
+/// Opens the store the configuration names: the only place that knows which backend runs
+/// (STYLE habit 5). Today that is sled in `server.data_dir`, created 0700 if missing; `Locked`
+/// if another process holds it.
+pub fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(std::sync::Arc::new(sled::SledStore::open(
+        &config.server.data_dir,
+    )?))
+}
+
 /// Everything tessera stores.
 pub trait Store:
     UserStore
