@@ -25,7 +25,9 @@ use tessera::clock::{Clock, SystemClock};
 use tessera::config::PasswordsConfig;
 use tessera::crypto::password::PasswordHasher;
 use tessera::crypto::SecretString;
-use tessera::domain::{ApiKey, Application, Name, Role, Session, SessionId, User, UserId};
+use tessera::domain::{
+    ApiKey, AppId, Application, KeyId, Name, Role, Session, SessionId, User, UserId,
+};
 use tessera::storage::sled::SledStore;
 use tessera::storage::{ApiKeyStore, AppStore, Rotation, SessionStore, UserStore};
 use tessera::tokens::{api_key, refresh};
@@ -180,7 +182,9 @@ fn seed_sessions(store: &SledStore, opts: &Options, now: OffsetDateTime) {
 }
 
 fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
-    let apps: Vec<Uuid> = (0..opts.apps.max(1)).map(|_| Uuid::new_v4()).collect();
+    let apps: Vec<AppId> = (0..opts.apps.max(1))
+        .map(|_| AppId(Uuid::new_v4()))
+        .collect();
     parallel("applications", apps.len() as u64, opts.threads, |i| {
         let app = Application {
             id: apps[i as usize],
@@ -193,7 +197,7 @@ fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
     });
     let name = Name::parse("seed-key").expect("name");
     parallel("api keys", opts.api_keys, opts.threads, |i| {
-        let id = Uuid::new_v4();
+        let id = KeyId(Uuid::new_v4());
         let secret = api_key::mint(id);
         let key = ApiKey {
             id,

@@ -2,7 +2,9 @@
 
 use super::edit::edit;
 use super::{blocking, seconds, AuthError, Context};
-use crate::domain::{ApiKey, Application, DeviceToken, GraceSecret, Name, ValidationError};
+use crate::domain::{
+    ApiKey, AppId, Application, DeviceToken, GraceSecret, KeyId, Name, ValidationError,
+};
 use crate::storage::{Store, StoreError};
 use crate::tokens::secret::GeneratedSecret;
 use crate::tokens::{api_key, device};
@@ -21,7 +23,7 @@ pub struct IssuedKey {
 
 pub async fn create_app(ctx: &Context, name: Name) -> Result<Application, AuthError> {
     let app = Application {
-        id: Uuid::new_v4(),
+        id: AppId(Uuid::new_v4()),
         name,
         created_at: ctx.now(),
         device_token: None,
@@ -38,12 +40,12 @@ pub fn list_apps(ctx: &Context) -> Result<Vec<Application>, AuthError> {
     Ok(apps)
 }
 
-pub fn get_app(ctx: &Context, id: Uuid) -> Result<Application, AuthError> {
+pub fn get_app(ctx: &Context, id: AppId) -> Result<Application, AuthError> {
     ctx.store.get_app(id)?.ok_or(AuthError::NotFound)
 }
 
 /// Deletes an application; its keys and device token stop working at once.
-pub async fn delete_app(ctx: &Context, id: Uuid) -> Result<(), AuthError> {
+pub async fn delete_app(ctx: &Context, id: AppId) -> Result<(), AuthError> {
     let store = ctx.store.clone();
     if blocking(move || store.delete_app(id)).await? {
         Ok(())
@@ -63,12 +65,12 @@ fn future(ctx: &Context, at: Option<OffsetDateTime>) -> Result<Option<OffsetDate
 
 pub async fn create_key(
     ctx: &Context,
-    app_id: Uuid,
+    app_id: AppId,
     name: Name,
     expires_at: Option<OffsetDateTime>,
 ) -> Result<IssuedKey, AuthError> {
     let expires_at = future(ctx, expires_at)?;
-    let id = Uuid::new_v4();
+    let id = KeyId(Uuid::new_v4());
     let secret = api_key::mint(id);
     let key = ApiKey {
         id,
@@ -87,12 +89,12 @@ pub async fn create_key(
     Ok(IssuedKey { key, secret })
 }
 
-pub fn list_keys(ctx: &Context, app_id: Uuid) -> Result<Vec<ApiKey>, AuthError> {
+pub fn list_keys(ctx: &Context, app_id: AppId) -> Result<Vec<ApiKey>, AuthError> {
     get_app(ctx, app_id)?;
     Ok(ctx.store.list_api_keys(app_id)?)
 }
 
-fn key_of(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<ApiKey, AuthError> {
+fn key_of(ctx: &Context, app_id: AppId, key_id: KeyId) -> Result<ApiKey, AuthError> {
     ctx.store
         .get_api_key(key_id)?
         .filter(|k| k.app_id == app_id)
@@ -109,8 +111,8 @@ pub struct KeyPatch {
 
 pub async fn update_key(
     ctx: &Context,
-    app_id: Uuid,
-    key_id: Uuid,
+    app_id: AppId,
+    key_id: KeyId,
     patch: KeyPatch,
 ) -> Result<ApiKey, AuthError> {
     let expires_at = patch.expires_at.map(|at| future(ctx, at)).transpose()?;
@@ -137,8 +139,8 @@ pub async fn update_key(
 /// after `grace_seconds`.
 pub async fn refresh_key(
     ctx: &Context,
-    app_id: Uuid,
-    key_id: Uuid,
+    app_id: AppId,
+    key_id: KeyId,
     grace_seconds: u64,
 ) -> Result<IssuedKey, AuthError> {
     if grace_seconds > MAX_GRACE_SECONDS {
@@ -165,14 +167,14 @@ pub async fn refresh_key(
 }
 
 /// The key `key_id` of application `app_id`, read for an edit.
-fn stored_key(store: &dyn Store, app_id: Uuid, key_id: Uuid) -> Result<ApiKey, StoreError> {
+fn stored_key(store: &dyn Store, app_id: AppId, key_id: KeyId) -> Result<ApiKey, StoreError> {
     store
         .get_api_key(key_id)?
         .filter(|k| k.app_id == app_id)
         .ok_or(StoreError::NotFound)
 }
 
-pub async fn delete_key(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<(), AuthError> {
+pub async fn delete_key(ctx: &Context, app_id: AppId, key_id: KeyId) -> Result<(), AuthError> {
     key_of(ctx, app_id, key_id)?;
     let store = ctx.store.clone();
     blocking(move || store.delete_api_key(key_id)).await?;
@@ -180,7 +182,10 @@ pub async fn delete_key(ctx: &Context, app_id: Uuid, key_id: Uuid) -> Result<(),
 }
 
 /// Creates or rotates an application's device token; the previous one stops working.
-pub async fn issue_device_token(ctx: &Context, app_id: Uuid) -> Result<GeneratedSecret, AuthError> {
+pub async fn issue_device_token(
+    ctx: &Context,
+    app_id: AppId,
+) -> Result<GeneratedSecret, AuthError> {
     let secret = device::mint(app_id);
     let token = DeviceToken {
         hash: secret.hash(),
@@ -196,7 +201,7 @@ pub async fn issue_device_token(ctx: &Context, app_id: Uuid) -> Result<Generated
     Ok(secret)
 }
 
-pub async fn delete_device_token(ctx: &Context, app_id: Uuid) -> Result<(), AuthError> {
+pub async fn delete_device_token(ctx: &Context, app_id: AppId) -> Result<(), AuthError> {
     let store = ctx.store.clone();
     edit(move || {
         let mut app = store.get_app(app_id)?.ok_or(StoreError::NotFound)?;

@@ -12,9 +12,8 @@ use super::login::verify_password;
 use super::{clients, AuthError, Context};
 use crate::config::{Config, ServiceConfig, ServiceRoles};
 use crate::crypto::{ct_eq, SecretString};
-use crate::domain::{AccessPair, OAuthClient, Role, Scope, User, UserId};
+use crate::domain::{AccessPair, ClientId, OAuthClient, Role, Scope, User, UserId};
 use std::net::IpAddr;
-use uuid::Uuid;
 
 /// Why a caller was not let in.
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +212,7 @@ pub async fn authenticate(
             // OAuth clients are named by UUID; a client lookup is cheap, so try it before the
             // argon2id cost of the user path.
             if service == Service::Introspection {
-                if let Ok(id) = Uuid::try_parse(&username) {
+                if let Some(id) = ClientId::parse(&username) {
                     if let Some(client) = ctx.store.get_client(id).map_err(AuthError::from)? {
                         let client = clients::authenticate_found_from(
                             ctx,

@@ -2,7 +2,7 @@
 //! tokens (SPEC §4, §7; RFC 6749 §4.4, RFC 9068).
 
 use super::{blocking, AuthError, Context};
-use crate::domain::{AccessPair, Name, OAuthClient, Scope};
+use crate::domain::{AccessPair, ClientId, Name, OAuthClient, PairId, Scope};
 use crate::tokens::access::AccessToken;
 use crate::tokens::secret::GeneratedSecret;
 use crate::tokens::{client_secret, pair};
@@ -13,7 +13,7 @@ pub async fn create_client(
     name: Name,
     scopes: Vec<Scope>,
 ) -> Result<(OAuthClient, GeneratedSecret), AuthError> {
-    let id = Uuid::new_v4();
+    let id = ClientId(Uuid::new_v4());
     let secret = client_secret::mint(id);
     let mut scopes = scopes;
     scopes.sort();
@@ -37,12 +37,12 @@ pub fn list_clients(ctx: &Context) -> Result<Vec<OAuthClient>, AuthError> {
     Ok(clients)
 }
 
-pub fn get_client(ctx: &Context, id: Uuid) -> Result<OAuthClient, AuthError> {
+pub fn get_client(ctx: &Context, id: ClientId) -> Result<OAuthClient, AuthError> {
     ctx.store.get_client(id)?.ok_or(AuthError::NotFound)
 }
 
 /// Deletes a client; its pairs go with it and its access tokens stop introspecting.
-pub async fn delete_client(ctx: &Context, id: Uuid) -> Result<(), AuthError> {
+pub async fn delete_client(ctx: &Context, id: ClientId) -> Result<(), AuthError> {
     let store = ctx.store.clone();
     if blocking(move || store.delete_client(id)).await? {
         Ok(())
@@ -54,7 +54,7 @@ pub async fn delete_client(ctx: &Context, id: Uuid) -> Result<(), AuthError> {
 /// Gives a client a new secret; the old one stops working at once.
 pub async fn rotate_secret(
     ctx: &Context,
-    id: Uuid,
+    id: ClientId,
 ) -> Result<(OAuthClient, GeneratedSecret), AuthError> {
     let secret = client_secret::mint(id);
     let (store, hash) = (ctx.store.clone(), secret.hash());
@@ -78,8 +78,8 @@ pub fn authenticate(
     client_id: &str,
     secret: &str,
 ) -> Result<OAuthClient, AuthError> {
-    let id = Uuid::try_parse(client_id.trim()).map_err(|_| AuthError::InvalidClient)?;
-    if client_secret::parse(secret).is_none_or(|p| p.id != id) {
+    let id = ClientId::parse(client_id).ok_or(AuthError::InvalidClient)?;
+    if client_secret::parse(secret).is_none_or(|p| p.id != id.0) {
         return Err(AuthError::InvalidClient);
     }
     let client = ctx.store.get_client(id)?.ok_or(AuthError::InvalidClient)?;
@@ -89,7 +89,9 @@ pub fn authenticate(
 /// Whether `secret` is the current secret of `client`, already read from the store.
 fn check_secret(client: OAuthClient, secret: &str) -> Result<OAuthClient, AuthError> {
     match client_secret::parse(secret) {
-        Some(parsed) if parsed.id == client.id && parsed.matches(&client.secret_hash) => Ok(client),
+        Some(parsed) if parsed.id == client.id.0 && parsed.matches(&client.secret_hash) => {
+            Ok(client)
+        }
         _ => Err(AuthError::InvalidClient),
     }
 }
@@ -176,7 +178,7 @@ pub async fn issue_pair(
     let (token, secret) = pair::mint();
     let now = ctx.now();
     let record = AccessPair {
-        id: secret.id,
+        id: PairId(secret.id),
         client_id: client.id,
         secret_hash: secret.hash(),
         scopes: client.scopes.clone(),

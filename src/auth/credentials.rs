@@ -3,7 +3,9 @@
 //! authentication. `Ok(None)` means "not a live credential of this kind".
 
 use super::{AuthError, Context};
-use crate::domain::{AccessPair, ApiKey, Application, RefreshTokenRecord, SessionId};
+use crate::domain::{
+    AccessPair, ApiKey, AppId, Application, ClientId, KeyId, PairId, RefreshTokenRecord, SessionId,
+};
 use crate::tokens::access::AccessToken;
 use crate::tokens::claims::{self, ClaimsToken};
 use crate::tokens::jwt::Expiry;
@@ -70,7 +72,7 @@ pub fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, Aut
     ) else {
         return Ok(None);
     };
-    let Ok(client_id) = Uuid::parse_str(&access.client_id) else {
+    let Some(client_id) = ClientId::parse(&access.client_id) else {
         return Ok(None);
     };
     if ctx.store.is_token_id_revoked(&access.jti)? || ctx.store.get_client(client_id)?.is_none() {
@@ -101,7 +103,7 @@ pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
         return Ok(None);
     };
     let now = ctx.now();
-    let Some(key) = ctx.store.get_api_key(parsed.id)? else {
+    let Some(key) = ctx.store.get_api_key(KeyId(parsed.id))? else {
         return Ok(None);
     };
     let current = parsed.matches(&key.hash);
@@ -130,7 +132,7 @@ pub fn device_token(ctx: &Context, text: &str) -> Result<Option<Application>, Au
     let Some(parsed) = device::parse(text) else {
         return Ok(None);
     };
-    Ok(ctx.store.get_app(parsed.id)?.filter(|app| {
+    Ok(ctx.store.get_app(AppId(parsed.id))?.filter(|app| {
         app.device_token
             .as_ref()
             .is_some_and(|d| parsed.matches(&d.hash))
@@ -145,7 +147,7 @@ pub fn pair(ctx: &Context, token: &str, secret: &str) -> Result<Option<AccessPai
     let now = ctx.now();
     let Some(record) = ctx
         .store
-        .get_pair(parsed.id)?
+        .get_pair(PairId(parsed.id))?
         .filter(|p| parsed.matches(&p.secret_hash) && now < p.expires_at)
     else {
         return Ok(None);

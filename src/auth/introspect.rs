@@ -3,9 +3,9 @@
 use super::credentials::{self, Credential};
 use super::login::end_session;
 use super::{blocking, AuthError, Context};
+use crate::domain::{AppId, ClientId, KeyId, PairId};
 use crate::tokens::secret::SecretKind;
 use crate::tokens::{api_key, device, pair, refresh, secret};
-use uuid::Uuid;
 
 /// Says whether `token` is live and what it is. Anything not live — unknown, malformed,
 /// expired, revoked, of a user now disabled, half of a pair — is `None` (inactive).
@@ -63,11 +63,11 @@ pub enum RevokeScope {
     /// Administrators, static credentials: any token.
     Any,
     /// An OAuth client (or its pair): only tokens issued to it (RFC 7009 §2.1).
-    Client(Uuid),
+    Client(ClientId),
 }
 
 impl RevokeScope {
-    fn allows(self, client: Uuid) -> bool {
+    fn allows(self, client: ClientId) -> bool {
         match self {
             RevokeScope::Any => true,
             RevokeScope::Client(own) => own == client,
@@ -106,7 +106,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             // Read again on each attempt: a refresh committed meanwhile changes which secret
             // the presented one is.
             super::edit::edit(move || {
-                let Some(mut key) = store.get_api_key(parsed.id)? else {
+                let Some(mut key) = store.get_api_key(KeyId(parsed.id))? else {
                     return Ok(());
                 };
                 if parsed.matches(&key.hash) {
@@ -129,7 +129,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                 return Ok(());
             };
             super::edit::edit(move || {
-                let Some(mut app) = store.get_app(parsed.id)? else {
+                let Some(mut app) = store.get_app(AppId(parsed.id))? else {
                     return Ok(());
                 };
                 if app
@@ -148,11 +148,12 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             let Some(parsed) = secret::parse(SecretKind::AccessSecret, token) else {
                 return Ok(());
             };
+            let id = PairId(parsed.id);
             if store
-                .get_pair(parsed.id)?
+                .get_pair(id)?
                 .is_some_and(|p| parsed.matches(&p.secret_hash) && scope.allows(p.client_id))
             {
-                blocking(move || store.delete_pair(parsed.id)).await?;
+                blocking(move || store.delete_pair(id)).await?;
             }
         }
         Some(_) => {}
@@ -171,7 +172,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                     (c.jti.clone(), c.expires_at())
                 }
                 Some(Credential::Access(a))
-                    if Uuid::parse_str(&a.client_id).is_ok_and(|c| scope.allows(c)) =>
+                    if ClientId::parse(&a.client_id).is_some_and(|c| scope.allows(c)) =>
                 {
                     (a.jti.clone(), a.expires_at())
                 }

@@ -1,9 +1,8 @@
 //! Applications, their API keys and device token, OAuth clients and AccessToken pairs (SPEC §4).
 
-use super::ValidationError;
+use super::{AppId, ClientId, KeyId, PairId, ValidationError};
 use std::fmt;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// A display name: 1–128 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +63,7 @@ pub struct DeviceToken {
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Application {
-    pub id: Uuid,
+    pub id: AppId,
     pub name: Name,
     pub created_at: OffsetDateTime,
     pub device_token: Option<DeviceToken>,
@@ -91,8 +90,8 @@ pub struct GraceSecret {
 /// An app API key. Its id is public; its secret is stored only as SHA-256.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    pub id: Uuid,
-    pub app_id: Uuid,
+    pub id: KeyId,
+    pub app_id: AppId,
     pub name: Name,
     pub hash: [u8; 32],
     pub previous: Option<GraceSecret>,
@@ -122,7 +121,7 @@ impl ApiKey {
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct OAuthClient {
-    pub id: Uuid,
+    pub id: ClientId,
     pub name: Name,
     pub scopes: Vec<Scope>,
     pub secret_hash: [u8; 32],
@@ -144,8 +143,8 @@ impl fmt::Debug for OAuthClient {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessPair {
     /// The AccessToken: public half, also the id of the AccessSecret.
-    pub id: Uuid,
-    pub client_id: Uuid,
+    pub id: PairId,
+    pub client_id: ClientId,
     pub secret_hash: [u8; 32],
     pub scopes: Vec<Scope>,
     pub issued_at: OffsetDateTime,

@@ -3,8 +3,8 @@
 
 use super::{Rotation, Store, StoreError};
 use crate::domain::{
-    AccessPair, ApiKey, Application, Name, OAuthClient, RefreshTokenRecord, Role, Scope, Session,
-    SessionId, StoredSigningKey, User, UserId,
+    AccessPair, ApiKey, AppId, Application, ClientId, KeyId, Name, OAuthClient, PairId,
+    RefreshTokenRecord, Role, Scope, Session, SessionId, StoredSigningKey, User, UserId,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -324,7 +324,7 @@ fn signing_keys(store: &dyn Store) {
 
 pub(crate) fn app(name: &str) -> Application {
     Application {
-        id: Uuid::new_v4(),
+        id: AppId(Uuid::new_v4()),
         name: Name::parse(name).expect("valid name"),
         created_at: t0(),
         device_token: None,
@@ -334,7 +334,7 @@ pub(crate) fn app(name: &str) -> Application {
 
 pub(crate) fn api_key(app: &Application) -> ApiKey {
     ApiKey {
-        id: Uuid::new_v4(),
+        id: KeyId(Uuid::new_v4()),
         app_id: app.id,
         name: Name::parse("key").expect("valid name"),
         hash: [3; 32],
@@ -378,7 +378,7 @@ fn apps_and_keys(store: &dyn Store) {
     ));
     assert_eq!(store.list_api_keys(web.id).expect("list").len(), 2);
     assert_eq!(store.count_api_keys().expect("count"), 3);
-    let mut listed: Vec<Uuid> = store
+    let mut listed: Vec<AppId> = store
         .list_apps()
         .expect("list")
         .iter()
@@ -396,7 +396,7 @@ fn apps_and_keys(store: &dyn Store) {
     assert_eq!(used.last_used_at, Some(t0() + Duration::seconds(5)));
     assert_eq!(used.version, 1, "noting a use is not an edit");
     store
-        .record_api_key_use(Uuid::new_v4(), t0())
+        .record_api_key_use(KeyId(Uuid::new_v4()), t0())
         .expect("an unknown key is no error");
 
     let mut disabled = k2.clone();
@@ -430,7 +430,7 @@ fn apps_and_keys(store: &dyn Store) {
 
 fn clients_and_pairs(store: &dyn Store) {
     let client = OAuthClient {
-        id: Uuid::new_v4(),
+        id: ClientId(Uuid::new_v4()),
         name: Name::parse("backend").expect("valid"),
         scopes: vec![Scope::parse("read").expect("valid")],
         secret_hash: [5; 32],
@@ -453,7 +453,7 @@ fn clients_and_pairs(store: &dyn Store) {
     ));
 
     let pair = AccessPair {
-        id: Uuid::new_v4(),
+        id: PairId(Uuid::new_v4()),
         client_id: client.id,
         secret_hash: [8; 32],
         scopes: client.scopes.clone(),
@@ -463,7 +463,7 @@ fn clients_and_pairs(store: &dyn Store) {
     store.create_pair(&pair).expect("create pair");
     assert_eq!(store.get_pair(pair.id).expect("get"), Some(pair.clone()));
     let second = AccessPair {
-        id: Uuid::new_v4(),
+        id: PairId(Uuid::new_v4()),
         ..pair.clone()
     };
     store.create_pair(&second).expect("create pair");
@@ -509,7 +509,7 @@ pub(crate) fn maintenance(store: &dyn Store) {
         .revoke_token_id("live-jti", t0 + Duration::days(1))
         .expect("revoke");
     let client = OAuthClient {
-        id: Uuid::new_v4(),
+        id: ClientId(Uuid::new_v4()),
         name: Name::parse("backend").expect("valid"),
         scopes: vec![],
         secret_hash: [5; 32],
@@ -518,7 +518,7 @@ pub(crate) fn maintenance(store: &dyn Store) {
     };
     store.create_client(&client).expect("client");
     let pair = |ttl: Duration| AccessPair {
-        id: Uuid::new_v4(),
+        id: PairId(Uuid::new_v4()),
         client_id: client.id,
         secret_hash: [8; 32],
         scopes: vec![],
@@ -583,7 +583,7 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
     let key = api_key(&web);
     source.create_api_key(&key).expect("key");
     let client = OAuthClient {
-        id: Uuid::new_v4(),
+        id: ClientId(Uuid::new_v4()),
         name: Name::parse("backend").expect("valid"),
         scopes: vec![Scope::parse("read").expect("valid")],
         secret_hash: [5; 32],
@@ -592,7 +592,7 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
     };
     source.create_client(&client).expect("client");
     let pair = AccessPair {
-        id: Uuid::new_v4(),
+        id: PairId(Uuid::new_v4()),
         client_id: client.id,
         secret_hash: [8; 32],
         scopes: client.scopes.clone(),

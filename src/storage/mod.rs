@@ -15,8 +15,8 @@ pub mod sled;
 pub mod snapshot;
 
 use crate::domain::{
-    AccessPair, ApiKey, Application, OAuthClient, RefreshTokenRecord, Session, SessionId,
-    StoredSigningKey, User, UserId,
+    AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId,
+    RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -137,49 +137,49 @@ pub trait MetaStore {
 
 pub trait AppStore {
     fn create_app(&self, app: &Application) -> Result<(), StoreError>;
-    fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError>;
+    fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError>;
     /// Replaces an existing application (its device token) of version `app.version`;
     /// `NotFound` if there is none, `Stale` if it changed since it was read.
     fn update_app(&self, app: &Application) -> Result<(), StoreError>;
     fn list_apps(&self) -> Result<Vec<Application>, StoreError>;
     /// Removes an application with all its API keys; `false` if there was none.
-    fn delete_app(&self, id: Uuid) -> Result<bool, StoreError>;
+    fn delete_app(&self, id: AppId) -> Result<bool, StoreError>;
     fn count_apps(&self) -> Result<u64, StoreError>;
 }
 
 pub trait ApiKeyStore {
     /// Stores a new key; `NotFound` if its application does not exist (checked atomically).
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
-    fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError>;
+    fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Replaces an existing key of version `key.version`; `NotFound` if there is none,
     /// `Stale` if it changed since it was read.
     fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
-    fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError>;
-    fn list_api_keys(&self, app_id: Uuid) -> Result<Vec<ApiKey>, StoreError>;
+    fn delete_api_key(&self, id: KeyId) -> Result<bool, StoreError>;
+    fn list_api_keys(&self, app_id: AppId) -> Result<Vec<ApiKey>, StoreError>;
     /// Notes when a key was last used. Bookkeeping, not a state change: written without a
     /// flush of its own, so a crash may lose the latest few, and without a new version. It
     /// never brings back a key deleted, disabled or refreshed meanwhile: the write is dropped
     /// if the record is no longer the one it read.
-    fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+    fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError>;
     fn count_api_keys(&self) -> Result<u64, StoreError>;
 }
 
 pub trait ClientStore {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
-    fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError>;
+    fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError>;
     /// Replaces an existing client (a new secret) of version `client.version`; `NotFound` if
     /// there is none, `Stale` if it changed since it was read.
     fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
     fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
     /// Removes a client with all its AccessToken pairs; `false` if there was none.
-    fn delete_client(&self, id: Uuid) -> Result<bool, StoreError>;
+    fn delete_client(&self, id: ClientId) -> Result<bool, StoreError>;
 }
 
 pub trait PairStore {
     /// Stores a pair; `NotFound` if its client does not exist (checked atomically).
     fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError>;
-    fn get_pair(&self, id: Uuid) -> Result<Option<AccessPair>, StoreError>;
-    fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError>;
+    fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError>;
+    fn delete_pair(&self, id: PairId) -> Result<bool, StoreError>;
 }
 
 /// What a sweep removed.

@@ -5,8 +5,9 @@
 
 use super::StoreError;
 use crate::domain::{
-    AccessPair, ApiKey, Application, DeviceToken, Email, GraceSecret, Name, OAuthClient,
-    RefreshTokenRecord, Role, Scope, Session, SessionId, StoredSigningKey, User, UserId,
+    AccessPair, ApiKey, AppId, Application, ClientId, DeviceToken, Email, GraceSecret, KeyId, Name,
+    OAuthClient, PairId, RefreshTokenRecord, Role, Scope, Session, SessionId, StoredSigningKey,
+    User, UserId,
 };
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -387,7 +388,7 @@ fn scopes_to(scopes: &[Scope]) -> Vec<String> {
 impl From<&Application> for AppRecord {
     fn from(a: &Application) -> Self {
         AppRecord::V1(AppV1 {
-            id: a.id,
+            id: a.id.0,
             name: a.name.as_str().to_string(),
             created_at: ts(a.created_at),
             device_token: a.device_token.as_ref().map(|d| DeviceTokenV1 {
@@ -405,7 +406,7 @@ impl TryFrom<AppRecord> for Application {
         const T: &str = "apps";
         let AppRecord::V1(r) = r;
         Ok(Application {
-            id: r.id,
+            id: AppId(r.id),
             name: name_from(T, &r.name)?,
             created_at: from_ts(T, r.created_at)?,
             device_token: r
@@ -425,8 +426,8 @@ impl TryFrom<AppRecord> for Application {
 impl From<&ApiKey> for ApiKeyRecord {
     fn from(k: &ApiKey) -> Self {
         ApiKeyRecord::V1(ApiKeyV1 {
-            id: k.id,
-            app_id: k.app_id,
+            id: k.id.0,
+            app_id: k.app_id.0,
             name: k.name.as_str().to_string(),
             sha256: B64.encode(k.hash),
             previous_sha256: k.previous.as_ref().map(|p| B64.encode(p.hash)),
@@ -453,8 +454,8 @@ impl TryFrom<ApiKeyRecord> for ApiKey {
             _ => None,
         };
         Ok(ApiKey {
-            id: r.id,
-            app_id: r.app_id,
+            id: KeyId(r.id),
+            app_id: AppId(r.app_id),
             name: name_from(T, &r.name)?,
             hash: hash_from(T, &r.sha256)?,
             previous,
@@ -470,7 +471,7 @@ impl TryFrom<ApiKeyRecord> for ApiKey {
 impl From<&OAuthClient> for ClientRecord {
     fn from(c: &OAuthClient) -> Self {
         ClientRecord::V1(ClientV1 {
-            id: c.id,
+            id: c.id.0,
             name: c.name.as_str().to_string(),
             scopes: scopes_to(&c.scopes),
             secret_sha256: B64.encode(c.secret_hash),
@@ -486,7 +487,7 @@ impl TryFrom<ClientRecord> for OAuthClient {
         const T: &str = "clients";
         let ClientRecord::V1(r) = r;
         Ok(OAuthClient {
-            id: r.id,
+            id: ClientId(r.id),
             name: name_from(T, &r.name)?,
             scopes: scopes_from(T, &r.scopes)?,
             secret_hash: hash_from(T, &r.secret_sha256)?,
@@ -499,8 +500,8 @@ impl TryFrom<ClientRecord> for OAuthClient {
 impl From<&AccessPair> for PairRecord {
     fn from(p: &AccessPair) -> Self {
         PairRecord::V1(PairV1 {
-            id: p.id,
-            client_id: p.client_id,
+            id: p.id.0,
+            client_id: p.client_id.0,
             secret_sha256: B64.encode(p.secret_hash),
             scopes: scopes_to(&p.scopes),
             issued_at: ts(p.issued_at),
@@ -515,8 +516,8 @@ impl TryFrom<PairRecord> for AccessPair {
         const T: &str = "pairs";
         let PairRecord::V1(r) = r;
         Ok(AccessPair {
-            id: r.id,
-            client_id: r.client_id,
+            id: PairId(r.id),
+            client_id: ClientId(r.client_id),
             secret_hash: hash_from(T, &r.secret_sha256)?,
             scopes: scopes_from(T, &r.scopes)?,
             issued_at: from_ts(T, r.issued_at)?,

@@ -2,10 +2,10 @@
 //! secret's id is the application's id, so a presented token leads straight to its app.
 
 use super::secret::{self, GeneratedSecret, ParsedSecret, SecretKind};
-use uuid::Uuid;
+use crate::domain::AppId;
 
-pub fn mint(app_id: Uuid) -> GeneratedSecret {
-    GeneratedSecret::with_id(SecretKind::DeviceToken, app_id)
+pub fn mint(app_id: AppId) -> GeneratedSecret {
+    GeneratedSecret::with_id(SecretKind::DeviceToken, app_id.0)
 }
 
 pub fn parse(text: &str) -> Option<ParsedSecret> {

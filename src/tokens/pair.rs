@@ -3,6 +3,7 @@
 //! presented together and must belong together.
 
 use super::secret::{self, GeneratedSecret, ParsedSecret, SecretKind};
+use crate::domain::PairId;
 use uuid::Uuid;
 
 /// A new pair: the AccessToken text and the AccessSecret.
@@ -12,15 +13,15 @@ pub fn mint() -> (String, GeneratedSecret) {
 }
 
 /// The AccessToken text of a pair id.
-pub fn access_token(id: Uuid) -> String {
-    id.simple().to_string()
+pub fn access_token(id: PairId) -> String {
+    id.0.simple().to_string()
 }
 
 /// Parses an AccessToken alone (its id); `None` if it is not one.
-pub fn parse_access_token(text: &str) -> Option<Uuid> {
+pub fn parse_access_token(text: &str) -> Option<PairId> {
     let text = text.trim();
     (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| Uuid::try_parse(text).ok())
+        .then(|| Uuid::try_parse(text).ok().map(PairId))
         .flatten()
 }
 
@@ -28,7 +29,7 @@ pub fn parse_access_token(text: &str) -> Option<Uuid> {
 pub fn parse(access_token: &str, access_secret: &str) -> Option<ParsedSecret> {
     let id = parse_access_token(access_token)?;
     let secret = secret::parse(SecretKind::AccessSecret, access_secret.trim())?;
-    (secret.id == id).then_some(secret)
+    (secret.id == id.0).then_some(secret)
 }
 
 #[cfg(test)]

@@ -32,8 +32,10 @@ pub fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
 }
 
 /// An id in a path: anything that is not a UUID names nothing (404).
-pub fn path_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(text).map_err(|_| ApiError::NotFound)
+pub fn path_id<Id: From<Uuid>>(text: &str) -> Result<Id, ApiError> {
+    Uuid::try_parse(text)
+        .map(Id::from)
+        .map_err(|_| ApiError::NotFound)
 }
 
 /// An optional count in a JSON body: JSON Schema's `integer` admits `300.0` as well as `300`

@@ -1,7 +1,7 @@
 //! The sled side of applications, API keys, OAuth clients and AccessToken pairs.
 
 use super::{abort, backend, tx_error, SledStore, Tree};
-use crate::domain::{AccessPair, ApiKey, Application, OAuthClient};
+use crate::domain::{AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId};
 use crate::storage::records::{decode, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord};
 use crate::storage::{ApiKeyStore, AppStore, ClientStore, PairStore, StoreError};
 use sled::transaction::ConflictableTransactionError;
@@ -183,7 +183,7 @@ impl AppStore for SledStore {
         )
     }
 
-    fn get_app(&self, id: Uuid) -> Result<Option<Application>, StoreError> {
+    fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError> {
         let t = self.trees()?;
         self.read::<AppRecord, Application>(&t.apps, id.as_bytes())
     }
@@ -206,10 +206,10 @@ impl AppStore for SledStore {
         self.all::<AppRecord, Application>(&t.apps)
     }
 
-    fn delete_app(&self, id: Uuid) -> Result<bool, StoreError> {
+    fn delete_app(&self, id: AppId) -> Result<bool, StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.delete_with_children(&t.apps, &t.app_keys, &t.api_keys, id)
+        self.delete_with_children(&t.apps, &t.app_keys, &t.api_keys, id.0)
     }
 
     fn count_apps(&self) -> Result<u64, StoreError> {
@@ -223,10 +223,17 @@ impl ApiKeyStore for SledStore {
         let _gate = self.gate()?;
         let t = self.trees()?;
         let value = encode(&ApiKeyRecord::from(&with_version(key, |k| k.version = 1)))?;
-        self.insert_child(&t.apps, &t.app_keys, &t.api_keys, key.app_id, key.id, value)
+        self.insert_child(
+            &t.apps,
+            &t.app_keys,
+            &t.api_keys,
+            key.app_id.0,
+            key.id.0,
+            value,
+        )
     }
 
-    fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKey>, StoreError> {
+    fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
         let t = self.trees()?;
         self.read::<ApiKeyRecord, ApiKey>(&t.api_keys, id.as_bytes())
     }
@@ -244,20 +251,20 @@ impl ApiKeyStore for SledStore {
         )
     }
 
-    fn delete_api_key(&self, id: Uuid) -> Result<bool, StoreError> {
+    fn delete_api_key(&self, id: KeyId) -> Result<bool, StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
         match self.get_api_key(id)? {
-            Some(key) => self.remove_child(&t.app_keys, &t.api_keys, key.app_id, id),
+            Some(key) => self.remove_child(&t.app_keys, &t.api_keys, key.app_id.0, id.0),
             None => Ok(false),
         }
     }
 
-    fn list_api_keys(&self, app_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
+    fn list_api_keys(&self, app_id: AppId) -> Result<Vec<ApiKey>, StoreError> {
         let t = self.trees()?;
         let mut keys = Vec::new();
-        for id in children(&t.app_keys, app_id)? {
-            if let Some(key) = self.get_api_key(id)? {
+        for id in children(&t.app_keys, app_id.0)? {
+            if let Some(key) = self.get_api_key(KeyId(id))? {
                 keys.push(key);
             }
         }
@@ -265,7 +272,7 @@ impl ApiKeyStore for SledStore {
         Ok(keys)
     }
 
-    fn record_api_key_use(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+    fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
         // Bookkeeping: skipped at once while writes are refused (it may run on an HTTP worker,
         // which must not wait on a disk probe), and never flushed on its own.
         let Some(_gate) = self.gate_if_writable() else {
@@ -308,7 +315,7 @@ impl ClientStore for SledStore {
         )
     }
 
-    fn get_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError> {
+    fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError> {
         let t = self.trees()?;
         self.read::<ClientRecord, OAuthClient>(&t.clients, id.as_bytes())
     }
@@ -331,10 +338,10 @@ impl ClientStore for SledStore {
         self.all::<ClientRecord, OAuthClient>(&t.clients)
     }
 
-    fn delete_client(&self, id: Uuid) -> Result<bool, StoreError> {
+    fn delete_client(&self, id: ClientId) -> Result<bool, StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
-        self.delete_with_children(&t.clients, &t.client_pairs, &t.pairs, id)
+        self.delete_with_children(&t.clients, &t.client_pairs, &t.pairs, id.0)
     }
 }
 
@@ -347,22 +354,22 @@ impl PairStore for SledStore {
             &t.clients,
             &t.client_pairs,
             &t.pairs,
-            pair.client_id,
-            pair.id,
+            pair.client_id.0,
+            pair.id.0,
             value,
         )
     }
 
-    fn get_pair(&self, id: Uuid) -> Result<Option<AccessPair>, StoreError> {
+    fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError> {
         let t = self.trees()?;
         self.read::<PairRecord, AccessPair>(&t.pairs, id.as_bytes())
     }
 
-    fn delete_pair(&self, id: Uuid) -> Result<bool, StoreError> {
+    fn delete_pair(&self, id: PairId) -> Result<bool, StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
         match self.get_pair(id)? {
-            Some(pair) => self.remove_child(&t.client_pairs, &t.pairs, pair.client_id, id),
+            Some(pair) => self.remove_child(&t.client_pairs, &t.pairs, pair.client_id.0, id.0),
             None => Ok(false),
         }
     }

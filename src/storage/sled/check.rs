@@ -109,10 +109,10 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
         }
     }
 
-    let app_ids: HashSet<Uuid> = apps.iter().map(|a| a.id).collect();
-    let key_ids: HashSet<Uuid> = api_keys.iter().map(|k| k.id).collect();
+    let app_ids: HashSet<Uuid> = apps.iter().map(|a| a.id.0).collect();
+    let key_ids: HashSet<Uuid> = api_keys.iter().map(|k| k.id.0).collect();
     for key in &api_keys {
-        if !app_ids.contains(&key.app_id) {
+        if !app_ids.contains(&key.app_id.0) {
             problems.push(format!(
                 "API key {} of an application that does not exist",
                 key.id
@@ -127,7 +127,7 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
         keys_in_index.insert(key);
     }
     for key in &api_keys {
-        if !keys_in_index.contains(&key.id) {
+        if !keys_in_index.contains(&key.id.0) {
             problems.push(format!(
                 "API key {} is missing from its application's index",
                 key.id
@@ -135,10 +135,10 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
         }
     }
 
-    let client_ids: HashSet<Uuid> = clients.iter().map(|c| c.id).collect();
-    let pair_ids: HashSet<Uuid> = pairs.iter().map(|p| p.id).collect();
+    let client_ids: HashSet<Uuid> = clients.iter().map(|c| c.id.0).collect();
+    let pair_ids: HashSet<Uuid> = pairs.iter().map(|p| p.id.0).collect();
     for pair in &pairs {
-        if !client_ids.contains(&pair.client_id) {
+        if !client_ids.contains(&pair.client_id.0) {
             problems.push(format!("pair {} of a client that does not exist", pair.id));
         }
     }

@@ -115,12 +115,12 @@ fn load(t: &Trees, item: &Item) -> Result<(), StoreError> {
         Item::App(a) => insert(&t.apps, a.id.as_bytes(), &value),
         Item::ApiKey(k) => {
             insert(&t.api_keys, k.id.as_bytes(), &value)?;
-            insert(&t.app_keys, &pair_key(k.app_id, k.id), &[])
+            insert(&t.app_keys, &pair_key(k.app_id.0, k.id.0), &[])
         }
         Item::Client(c) => insert(&t.clients, c.id.as_bytes(), &value),
         Item::Pair(p) => {
             insert(&t.pairs, p.id.as_bytes(), &value)?;
-            insert(&t.client_pairs, &pair_key(p.client_id, p.id), &[])
+            insert(&t.client_pairs, &pair_key(p.client_id.0, p.id.0), &[])
         }
         Item::Session(s) => {
             insert(&t.sessions, s.id.0.as_bytes(), &value)?;
