@@ -115,7 +115,9 @@ impl Application {
         )?;
         // Administration is light, but introspection also answers here: two workers, so that
         // one request that waits (a backup being written, a slow client) does not hold up the
-        // rest. Work that scans the store runs on the blocking pool, not on these.
+        // rest. The statistics counts, which scan the store, run on the blocking pool. (Admin
+        // listings still read on these workers; the async store traits of issue 14 move every
+        // store call off them.)
         let intranet = serve(
             Listener::Intranet,
             (intranet_listener, intranet_addr),

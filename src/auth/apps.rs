@@ -27,7 +27,7 @@ pub async fn create_app(ctx: &Context, name: Name) -> Result<Application, AuthEr
         name,
         created_at: ctx.now(),
         device_token: None,
-        version: 0,
+        version: 1,
     };
     let (store, stored) = (ctx.store.clone(), app.clone());
     blocking(move || store.create_app(&stored)).await?;
@@ -82,7 +82,7 @@ pub async fn create_key(
         expires_at,
         enabled: true,
         last_used_at: None,
-        version: 0,
+        version: 1,
     };
     let (store, stored) = (ctx.store.clone(), key.clone());
     blocking(move || store.create_api_key(&stored)).await?;
@@ -115,6 +115,8 @@ pub async fn update_key(
     key_id: KeyId,
     patch: KeyPatch,
 ) -> Result<ApiKey, AuthError> {
+    // An unknown key is 404 before the patch is judged.
+    key_of(ctx, app_id, key_id)?;
     let expires_at = patch.expires_at.map(|at| future(ctx, at)).transpose()?;
     let store = ctx.store.clone();
     edit(move || {

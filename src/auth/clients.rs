@@ -24,7 +24,7 @@ pub async fn create_client(
         scopes,
         secret_hash: secret.hash(),
         created_at: ctx.now(),
-        version: 0,
+        version: 1,
     };
     let (store, stored) = (ctx.store.clone(), client.clone());
     blocking(move || store.create_client(&stored)).await?;

@@ -20,7 +20,7 @@ pub(crate) async fn edit<T: Send + 'static>(
     blocking(move || retry(&attempt)).await
 }
 
-/// The same, on the calling thread (the CLI and the bootstrap).
+/// The same, on the calling thread.
 pub(crate) fn retry<T>(attempt: &impl Fn() -> Result<T, StoreError>) -> Result<T, StoreError> {
     let mut tries = 1;
     loop {

@@ -104,7 +104,9 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                 return Ok(());
             };
             // Read again on each attempt: a refresh committed meanwhile changes which secret
-            // the presented one is.
+            // the presented one is. A delete is not version-checked: a revocation of the
+            // current secret that meets a concurrent refresh ends the key all the same, the
+            // safe side to err on.
             super::edit::edit(move || {
                 let Some(mut key) = store.get_api_key(KeyId(parsed.id))? else {
                     return Ok(());

@@ -127,22 +127,35 @@ fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
         return;
     }
     let (hasher, store, userid) = (ctx.hasher.clone(), ctx.store.clone(), user.userid.clone());
+    let verified = user.password_hash.clone();
     actix_rt::spawn(async move {
         let Ok(phc) = hasher.hash(password).await else {
             return;
         };
-        let result = super::edit::edit(move || match store.get_user(&userid)? {
-            Some(mut current) => {
-                current.password_hash.clone_from(&phc);
-                store.update_user(&current)
-            }
-            None => Ok(()),
-        })
-        .await;
+        let result =
+            super::edit::edit(move || store_rehash(&*store, &userid, &verified, &phc)).await;
         if let Err(e) = result {
             log::warn!("rehashing a password with the current cost failed: {e}");
         }
     });
+}
+
+/// Replaces the hash `verified` with `rehashed`, only if it is still the stored one: a
+/// password set meanwhile (an admin's reset) must not be replaced by the old password's new
+/// hash.
+fn store_rehash(
+    store: &dyn crate::storage::Store,
+    userid: &crate::domain::UserId,
+    verified: &str,
+    rehashed: &str,
+) -> Result<(), crate::storage::StoreError> {
+    match store.get_user(userid)? {
+        Some(mut current) if current.password_hash == verified => {
+            current.password_hash = rehashed.to_string();
+            store.update_user(&current)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Exchanges a refresh token for a new one and a new claims token (SPEC §3).
@@ -264,4 +277,54 @@ fn grant(
         claims_token,
         claims,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sled::SledStore;
+    use crate::storage::UserStore;
+
+    #[test]
+    fn a_rehash_does_not_undo_a_password_set_meanwhile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let mut user = crate::storage::contract::user("alice");
+        user.password_hash = "$argon2id$v=19$m=8,t=1,p=1$old".into();
+        store.create_user(&user).expect("create");
+        // The admin's reset commits while the login's rehash is being computed.
+        let mut reset = store.get_user(&user.userid).expect("get").expect("exists");
+        reset.password_hash = "$argon2id$v=19$m=8,t=1,p=1$new".into();
+        store.update_user(&reset).expect("reset");
+
+        store_rehash(
+            &store,
+            &user.userid,
+            &user.password_hash,
+            "$argon2id$old-rehashed",
+        )
+        .expect("rehash");
+
+        let stored = store.get_user(&user.userid).expect("get").expect("exists");
+        assert_eq!(stored.password_hash, "$argon2id$v=19$m=8,t=1,p=1$new");
+    }
+
+    #[test]
+    fn a_rehash_replaces_the_hash_it_verified() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let user = crate::storage::contract::user("alice");
+        store.create_user(&user).expect("create");
+
+        store_rehash(
+            &store,
+            &user.userid,
+            &user.password_hash,
+            "$argon2id$rehashed",
+        )
+        .expect("rehash");
+
+        let stored = store.get_user(&user.userid).expect("get").expect("exists");
+        assert_eq!(stored.password_hash, "$argon2id$rehashed");
+    }
 }

@@ -21,7 +21,8 @@ fn build(new: NewUser, password_hash: String, now: OffsetDateTime) -> User {
         password_hash,
         created_at: now,
         updated_at: now,
-        version: 0,
+        // As the store keeps a new record.
+        version: 1,
     }
 }
 
@@ -96,7 +97,8 @@ pub async fn update_user(
     userid: &UserId,
     patch: UserPatch,
 ) -> Result<User, AuthError> {
-    // Validate before any write: an invalid field changes nothing.
+    // An unknown user is 404 before its fields are judged; an invalid field changes nothing.
+    get_user(ctx, userid)?;
     let patch = UserPatch {
         firstname: patch
             .firstname
@@ -119,12 +121,13 @@ pub async fn update_user(
     let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
     edit(move || {
         let mut user = store.get_user(&userid)?.ok_or(StoreError::NotFound)?;
-        let was_disabled = user.disabled;
         patch.apply(&mut user);
         user.updated_at = now;
         store.update_user(&user)?;
         user.version += 1;
-        if user.disabled && !was_disabled {
+        // Whenever the result is disabled, not only on the change: a PATCH retried after a 503
+        // that stored the flag but not the revocations still ends the sessions.
+        if user.disabled {
             store.revoke_user_sessions(&user.userid, now)?;
         }
         Ok(user)
@@ -191,5 +194,51 @@ pub async fn delete_user(ctx: &Context, userid: &UserId) -> Result<(), AuthError
         Ok(())
     } else {
         Err(AuthError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Session, SessionId};
+    use crate::storage::sled::SledStore;
+    use crate::storage::{SessionStore, UserStore};
+    use std::sync::Arc;
+
+    #[actix_rt::test]
+    async fn disabling_again_ends_sessions_a_failed_attempt_left_alive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let ctx = crate::auth::testing::context(store.clone());
+        let alice = crate::storage::contract::user("alice");
+        store.create_user(&alice).expect("create");
+        let now = ctx.now();
+        let session = Session {
+            id: SessionId(uuid::Uuid::new_v4()),
+            userid: alice.userid.clone(),
+            provider: None,
+            domain: None,
+            created_at: now,
+            expires_at: now + time::Duration::days(1),
+            revoked_at: None,
+        };
+        store
+            .create_session(&session, &crate::storage::contract::token(&session, now))
+            .expect("session");
+        // A first PATCH stored the flag, then failed (503) before ending the sessions.
+        let mut disabled = store.get_user(&alice.userid).expect("get").expect("exists");
+        disabled.disabled = true;
+        store.update_user(&disabled).expect("disable");
+
+        let patch = UserPatch {
+            disabled: Some(true),
+            ..UserPatch::default()
+        };
+        update_user(&ctx, &alice.userid, patch)
+            .await
+            .expect("retry");
+
+        let after = store.get_session(session.id).expect("get").expect("exists");
+        assert!(after.revoked_at.is_some(), "the retry ended the session");
     }
 }

@@ -9,10 +9,12 @@
 //! ```
 //!
 //! Each record is the versioned on-disk record of `records.rs` (its own `v` tag included), so a
-//! record layout added later still reads old snapshots. Parents come before their children
-//! (users before sessions, applications before their keys, clients before their pairs), so a
-//! backend with foreign keys can load a snapshot in order. Index entries are not in the stream:
-//! a backend rebuilds its own. Secrets stay hashed and signing keys stay sealed under the master
+//! record layout added later still reads old snapshots. Kinds come in a fixed order: users,
+//! signing keys, meta, applications, API keys, clients, pairs, sessions, refresh tokens,
+//! revoked ids; so every key follows its application, every pair its client, every refresh
+//! token its session. (A session may outlive its user: a deleted user's revoked sessions stay
+//! until swept, and directory users have no user record; a backend must not tie sessions to
+//! users.) Index entries are not in the stream: a backend rebuilds its own. Secrets stay hashed and signing keys stay sealed under the master
 //! key, which is not in the backup — keep it (`master.key` or `TESSERA_MASTER_KEY`) with the
 //! backups, apart from them.
 //!

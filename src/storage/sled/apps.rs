@@ -273,8 +273,8 @@ impl ApiKeyStore for SledStore {
     }
 
     fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        // Bookkeeping: skipped at once while writes are refused (it may run on an HTTP worker,
-        // which must not wait on a disk probe), and never flushed on its own.
+        // Bookkeeping: skipped at once while writes are refused or a backup holds the gate (it
+        // runs on an HTTP worker, which must wait on neither), and never flushed on its own.
         let Some(_gate) = self.gate_if_writable() else {
             return Ok(());
         };
@@ -392,6 +392,29 @@ mod tests {
 
     fn a_second_later(key: &ApiKey) -> OffsetDateTime {
         key.created_at + time::Duration::seconds(1)
+    }
+
+    #[test]
+    fn noting_a_use_during_a_backup_is_skipped_not_waited_for() {
+        let (_dir, store, key) = store_with_key();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            // An export holds the gate exclusively while it writes.
+            let _export = store.state.exclusive();
+            scope.spawn(|| {
+                let result = store.record_api_key_use(key.id, a_second_later(&key));
+                let _ = done.send(result.is_ok());
+            });
+            let answered = finished
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("the use was noted or skipped while the export held the gate");
+            assert!(answered);
+        });
+        let stored = store.get_api_key(key.id).expect("get").expect("exists");
+        assert_eq!(
+            stored.last_used_at, None,
+            "skipped, not written behind the export"
+        );
     }
 
     #[test]

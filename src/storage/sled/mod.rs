@@ -123,8 +123,8 @@ impl SledStore {
         self.state.gate(true)
     }
 
-    /// The gate for a write that may be dropped (bookkeeping): never probes the disk, and
-    /// `None` while writes are refused.
+    /// The gate for a write that may be dropped (bookkeeping, on an HTTP worker): never probes
+    /// the disk and never waits; `None` while writes are refused or a backup is being taken.
     pub(super) fn gate_if_writable(&self) -> Option<Gate<'_>> {
         self.state.gate(false).ok()
     }

@@ -106,17 +106,31 @@ impl State {
     }
 
     /// The shared side of the gate. With `recover`, a store that refuses writes first tries to
-    /// recover (a disk probe); without, it refuses at once.
+    /// recover (a disk probe), and the gate waits while an export holds it; without, it never
+    /// waits: it refuses at once while writes are refused or an export runs.
     pub(super) fn gate(&self, recover: bool) -> Result<Gate<'_>, StoreError> {
         if recover && self.refusal() != Refusal::None {
             self.recover();
         }
         match self.refusal() {
-            Refusal::None => Ok(Gate {
+            Refusal::None if recover => Ok(Gate {
                 state: self,
                 shared: Some(self.gate.read().unwrap_or_else(|e| e.into_inner())),
-                recover_on_drop: recover,
+                recover_on_drop: true,
             }),
+            Refusal::None => match self.gate.try_read() {
+                Ok(shared) => Ok(Gate {
+                    state: self,
+                    shared: Some(shared),
+                    recover_on_drop: false,
+                }),
+                Err(std::sync::TryLockError::Poisoned(e)) => Ok(Gate {
+                    state: self,
+                    shared: Some(e.into_inner()),
+                    recover_on_drop: false,
+                }),
+                Err(std::sync::TryLockError::WouldBlock) => Err(StoreError::Unavailable),
+            },
             Refusal::Full => Err(StoreError::Full),
             Refusal::Failed => Err(StoreError::Unavailable),
         }
@@ -188,12 +202,14 @@ impl State {
         }
     }
 
-    /// Drops the open database (once reads in flight let go of it) and opens it again.
+    /// Drops the open database (once reads in flight let go of it) and opens it again. The
+    /// slot is emptied under a short lock and filled again after the disk work, so reads
+    /// meanwhile answer `Unavailable` at once and never wait on the reopen.
     fn reopen(&self) -> Result<(), StoreError> {
-        let mut slot = self.trees.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = slot.take() {
+        let slot = || self.trees.write().unwrap_or_else(|e| e.into_inner());
+        let taken = slot().take();
+        if let Some(mut old) = taken {
             let deadline = Instant::now() + REOPEN_PATIENCE;
-            let mut old = old;
             loop {
                 match Arc::try_unwrap(old) {
                     Ok(trees) => {
@@ -205,13 +221,14 @@ impl State {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                     Err(still_shared) => {
-                        *slot = Some(still_shared);
+                        *slot() = Some(still_shared);
                         return Err(StoreError::Unavailable);
                     }
                 }
             }
         }
-        *slot = Some(Arc::new(Trees::open(&self.dir)?));
+        let opened = Trees::open(&self.dir)?;
+        *slot() = Some(Arc::new(opened));
         Ok(())
     }
 }

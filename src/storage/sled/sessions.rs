@@ -169,16 +169,26 @@ impl SessionStore for SledStore {
         userid: &UserId,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        let t = self.trees()?;
         let mut prefix = userid.as_str().as_bytes().to_vec();
         prefix.push(0);
+        // The ids first, and the trees let go of: each revocation below may flush, and a
+        // failed flush reopens the store, which waits for every handle to be dropped.
+        let sids = {
+            let t = self.trees()?;
+            let kind = t.user_sessions.name;
+            t.user_sessions
+                .scan_prefix(&prefix)
+                .map(|item| {
+                    let (key, _) = item.map_err(backend)?;
+                    Uuid::from_slice(&key[prefix.len()..]).map_err(|e| StoreError::Corrupt {
+                        tree: kind,
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
         let mut count = 0;
-        for item in t.user_sessions.scan_prefix(&prefix) {
-            let (key, _) = item.map_err(backend)?;
-            let sid = Uuid::from_slice(&key[prefix.len()..]).map_err(|e| StoreError::Corrupt {
-                tree: t.user_sessions.name,
-                reason: e.to_string(),
-            })?;
+        for sid in sids {
             if let Some(session) = self.get_session(SessionId(sid))? {
                 if session.revoked_at.is_none() && self.revoke_session(session.id, now)? {
                     count += 1;

@@ -16,7 +16,8 @@ use crate::storage::snapshot::{self, bytes_of, stored, Entry, Item, Writer};
 use crate::storage::{BackupStore, Maintenance, StoreError, Swept};
 use time::OffsetDateTime;
 
-/// Writes every record of `tree`, decoded by `item`.
+/// Writes every record of `tree`, decoded by `item`. A record that does not decode stops the
+/// backup, naming it: a snapshot that cannot be restored whole is worth nothing.
 fn each(
     writer: &mut Writer<'_>,
     tree: &Tree,
@@ -24,9 +25,25 @@ fn each(
 ) -> Result<(), StoreError> {
     for entry in tree.iter() {
         let (key, value) = entry.map_err(backend)?;
-        writer.write(&item(&key, &value)?)?;
+        let decoded = item(&key, &value).map_err(|e| match e {
+            StoreError::Corrupt { tree, reason } => StoreError::Backup(format!(
+                "the record {} in {tree} cannot be read ({reason}); `tessera check` lists what \
+                 is damaged",
+                key_name(&key)
+            )),
+            other => other,
+        })?;
+        writer.write(&decoded)?;
     }
     Ok(())
+}
+
+/// A record's key as a person reads it: the UUID of a 16-byte key, else its text.
+fn key_name(key: &[u8]) -> String {
+    match uuid::Uuid::from_slice(key) {
+        Ok(id) => id.to_string(),
+        Err(_) => String::from_utf8_lossy(key).escape_debug().to_string(),
+    }
 }
 
 fn text_key(tree: &Tree, key: &[u8]) -> Result<String, StoreError> {
@@ -206,6 +223,25 @@ mod tests {
         }
         lines.push(format!(r#"{{"end":{}}}"#, lines.len() - 1));
         (lines.join("\n") + "\n").into_bytes()
+    }
+
+    #[test]
+    fn a_record_that_does_not_decode_stops_the_backup_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store
+            .trees()
+            .expect("trees")
+            .users
+            .insert(b"mallory", &b"{not json"[..])
+            .expect("damage");
+
+        let err = store.export(&mut Vec::new()).err();
+
+        assert!(
+            matches!(&err, Some(StoreError::Backup(why)) if why.contains("mallory") && why.contains("tessera check")),
+            "{err:?}"
+        );
     }
 
     #[test]
