@@ -4,29 +4,29 @@
 use crate::config;
 use crate::crypto::secretbox::{self, MasterKeySource};
 use crate::crypto::SecretString;
+use anyhow::{bail, Context as _};
 use std::io::BufRead;
 use std::path::Path;
 
-pub fn run(config_path: &Path, secret: &str) -> Result<(), String> {
-    let (config, _) = config::load(config_path).map_err(|e| e.to_string())?;
+pub fn run(config_path: &Path, secret: &str) -> anyhow::Result<()> {
+    let (config, _) = config::load(config_path)?;
     let secret = if secret == "-" {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("reading the secret from standard input: {e}"))?;
+            .context("reading the secret from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
         secret.to_string()
     };
     if secret.is_empty() {
-        return Err("the secret is empty".into());
+        bail!("the secret is empty");
     }
     let (key, source) = secretbox::load_master_key(
         &config.server.data_dir,
         config.master_key.as_ref().map(SecretString::expose),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if let MasterKeySource::Created(path) = &source {
         eprintln!(
             "tessera: created the master key {} (mode 0600); keep a copy somewhere safe, apart from backups of the data, or move it to TESSERA_MASTER_KEY",

@@ -92,12 +92,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     if let Some(secret) = cli.encrypt {
-        return finish(encrypt::run(&cli.config, &secret).map_err(anyhow::Error::msg));
+        return finish(encrypt::run(&cli.config, &secret));
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Encrypt { secret } => {
-            encrypt::run(&cli.config, &secret).map_err(anyhow::Error::msg)
-        }
+        Command::Encrypt { secret } => encrypt::run(&cli.config, &secret),
         Command::Backup { file } => backup::backup(&cli.config, &file),
         Command::Check => check::run(&cli.config),
         Command::Restore { file } => backup::restore(&cli.config, &file),

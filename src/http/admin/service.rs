@@ -46,7 +46,7 @@ pub async fn mint_preamble(
     ctx: Data<Context>,
     WithBody(_, body): WithBody<AdminCaller, MintPreamble>,
 ) -> Result<HttpResponse, ApiError> {
-    let userid = UserId::parse(&body.userid).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let userid = UserId::parse(&body.userid)?;
     let (token, exp) = preamble::mint(&ctx, &userid)?;
     Ok(no_store(HttpResponse::Ok()).json(json!({"token": token, "exp": exp})))
 }
