@@ -20,20 +20,13 @@ pub fn reload(ctx: &Context) -> Result<Reloaded, ConfigError> {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let current = ctx.config();
     let path = current.source.clone().ok_or(ConfigError::NoFile)?;
-    let result = config::load(&path).map(|(new, _)| new);
-    let mut new = match result {
-        Ok(new) => new,
-        Err(e) => {
-            log::error!(
-                "configuration reload from {} refused, nothing changed: {e}",
-                path.display()
-            );
-            return Err(e);
-        }
-    };
-    let restart_required = keep_start_only_settings(current.config(), &mut new);
-    // Parsed once here; requests read the parsed values and parse nothing.
-    let new = match Settings::new(new) {
+    let mut restart_required = Vec::new();
+    let loaded = config::load(&path).and_then(|(mut new, _)| {
+        restart_required = keep_start_only_settings(current.config(), &mut new);
+        // Parsed once here; requests read the parsed values and parse nothing.
+        Settings::new(new)
+    });
+    let new = match loaded {
         Ok(new) => new,
         Err(e) => {
             log::error!(

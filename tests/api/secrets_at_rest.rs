@@ -54,7 +54,8 @@ fn tampered(value: &str) -> String {
     format!("{PREFIX}{}", chars.into_iter().collect::<String>())
 }
 
-async fn introspect_as_gateway(intranet: &str, password: &str) -> u16 {
+/// Introspects a junk token as the `gateway` static caller: 200 if `password` is its password.
+pub(crate) async fn introspect_as_gateway(intranet: &str, password: &str) -> u16 {
     reqwest::Client::new()
         .post(format!("{intranet}/oauth2/introspect"))
         .basic_auth("gateway", Some(password))

@@ -11,7 +11,7 @@ use super::{create_private_dir, Trees};
 use crate::storage::StoreError;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -24,15 +24,26 @@ const PROBE_BYTES: usize = 1024 * 1024;
 /// The file whose lock says a process holds the data dir.
 const LOCK_FILE: &str = "store.lock";
 
-/// Why writes are refused after a failed flush.
+/// Why writes are refused after a failed flush, kept in an `AtomicU8` (every write reads it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Refusal {
     /// No flush has failed since the last recovery.
-    None,
+    None = 0,
     /// The disk was full (ENOSPC, EDQUOT): writes wait for room.
-    Full,
+    Full = 1,
     /// Any other I/O error: writes wait for a reopen.
-    Failed,
+    Failed = 2,
+}
+
+impl Refusal {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Refusal::None,
+            1 => Refusal::Full,
+            _ => Refusal::Failed,
+        }
+    }
 }
 
 pub(super) struct State {
@@ -46,11 +57,10 @@ pub(super) struct State {
     /// consistent cut of all trees while the server runs (sled 0.34 has no snapshots). A reopen
     /// holds it exclusively too.
     gate: RwLock<()>,
-    /// A flush failed: the open database holds writes that are not on disk (each was refused
-    /// with 503), and sled 0.34 refuses every later write until it is opened again.
-    stale: AtomicBool,
-    /// Why the last failed flush failed, until a recovery clears it.
-    refusal: Mutex<Refusal>,
+    /// Whether a flush failed since the last recovery, and why. While it did, the open
+    /// database holds writes that are not on disk (each was refused with 503), and sled 0.34
+    /// refuses every later write until it is opened again.
+    refusal: AtomicU8,
     /// When the store last tried to reopen or to find space, to try at most every
     /// `RECOVERY_INTERVAL`.
     last_recovery: Mutex<Option<Instant>>,
@@ -68,8 +78,7 @@ impl State {
             _lock: lock,
             trees: RwLock::new(Some(Arc::new(trees))),
             gate: RwLock::new(()),
-            stale: AtomicBool::new(false),
-            refusal: Mutex::new(Refusal::None),
+            refusal: AtomicU8::new(Refusal::None as u8),
             last_recovery: Mutex::new(None),
             recovering: AtomicBool::new(false),
         })
@@ -102,7 +111,7 @@ impl State {
     }
 
     fn refusal(&self) -> Refusal {
-        *self.refusal.lock().unwrap_or_else(|e| e.into_inner())
+        Refusal::from_u8(self.refusal.load(Ordering::Acquire))
     }
 
     /// The shared side of the gate. With `recover`, a store that refuses writes first tries to
@@ -143,12 +152,11 @@ impl State {
 
     /// Notes a failed flush and its cause; writes are refused until a recovery.
     pub(super) fn flush_failed(&self, e: &StoreError) {
-        self.stale.store(true, Ordering::Release);
         let refusal = match e {
             StoreError::Full => Refusal::Full,
             _ => Refusal::Failed,
         };
-        *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = refusal;
+        self.refusal.store(refusal as u8, Ordering::Release);
         log::error!(
             "a flush failed; writes are refused until the store recovers: {}",
             crate::errors::chain(e)
@@ -163,7 +171,7 @@ impl State {
     /// cannot take the gate exclusively leaves it to the next.
     fn recover(&self) {
         let closed = || self.trees.read().map_or(true, |t| t.is_none());
-        if self.refusal() == Refusal::None && !self.stale.load(Ordering::Acquire) && !closed() {
+        if self.refusal() == Refusal::None && !closed() {
             return;
         }
         let Ok(_exclusive) = self.gate.try_write() else {
@@ -180,21 +188,15 @@ impl State {
             log::debug!("still no room for writes: {e}");
             return;
         }
-        if self.stale.load(Ordering::Acquire) || closed() {
-            if let Err(e) = self.reopen() {
-                log::error!(
-                    "the store could not be reopened after a failed flush: {}",
-                    crate::errors::chain(&e)
-                );
-                return;
-            }
-            log::warn!("the store was reopened after a failed flush; unflushed writes dropped");
+        if let Err(e) = self.reopen() {
+            log::error!(
+                "the store could not be reopened after a failed flush: {}",
+                crate::errors::chain(&e)
+            );
+            return;
         }
-        self.stale.store(false, Ordering::Release);
-        let was = std::mem::replace(
-            &mut *self.refusal.lock().unwrap_or_else(|e| e.into_inner()),
-            Refusal::None,
-        );
+        log::warn!("the store was reopened after a failed flush; unflushed writes dropped");
+        let was = Refusal::from_u8(self.refusal.swap(Refusal::None as u8, Ordering::AcqRel));
         match was {
             Refusal::Full => log::warn!("disk space has returned; writes are taken again"),
             Refusal::Failed => log::warn!("the store takes writes again"),
@@ -244,7 +246,7 @@ pub(in crate::storage) struct Gate<'a> {
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
         self.shared.take();
-        if self.recover_on_drop && self.state.stale.load(Ordering::Acquire) {
+        if self.recover_on_drop && self.state.refusal() != Refusal::None {
             self.state.recover();
         }
     }
