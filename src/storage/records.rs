@@ -129,6 +129,16 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
     serde_json::from_slice(bytes).map_err(|e| corrupt(tree, e))
 }
 
+/// The domain value of a stored record: decoded as its versioned record `R`, then checked
+/// into `T` like any other read.
+pub(crate) fn decode_as<R, T>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError>
+where
+    R: for<'de> Deserialize<'de>,
+    T: TryFrom<R, Error = StoreError>,
+{
+    T::try_from(decode::<R>(tree, bytes)?)
+}
+
 impl From<&User> for UserRecord {
     fn from(u: &User) -> Self {
         UserRecord::V1(UserV1 {

@@ -23,8 +23,8 @@
 //! [`Entry::Raw`], and only the sled backend takes them.
 
 use super::records::{
-    decode, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord, RefreshRecord,
-    SessionRecord, SigningKeyRecord, UserRecord,
+    encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord, RefreshRecord, SessionRecord,
+    SigningKeyRecord, UserRecord,
 };
 use super::StoreError;
 use crate::domain::{
@@ -281,16 +281,6 @@ pub fn raw_refused() -> StoreError {
          take a new backup to move it to another backend"
             .into(),
     )
-}
-
-/// A record decoded from a backend's stored bytes, for a writer: the stored form is the
-/// versioned record, read with the same checks as any other read.
-pub(crate) fn stored<R, T>(kind: &'static str, bytes: &[u8]) -> Result<T, StoreError>
-where
-    R: for<'de> Deserialize<'de>,
-    T: TryFrom<R, Error = StoreError>,
-{
-    T::try_from(decode::<R>(kind, bytes)?)
 }
 
 /// The stored bytes of a record, for a backend loading a snapshot.

@@ -2,7 +2,9 @@
 
 use super::{abort, backend, tx_error, SledStore, Tree};
 use crate::domain::{AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId};
-use crate::storage::records::{decode, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord};
+use crate::storage::records::{
+    decode, decode_as, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord,
+};
 use crate::storage::{ApiKeyStore, AppStore, ClientStore, PairStore, StoreError};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
@@ -52,7 +54,7 @@ impl SledStore {
             let Some(raw) = t.get(key)? else {
                 return Err(abort(StoreError::NotFound));
             };
-            let stored = T::try_from(decode::<R>(kind, &raw).map_err(abort)?).map_err(abort)?;
+            let stored = decode_as::<R, T>(kind, &raw).map_err(abort)?;
             if version(&stored) != read {
                 return Err(abort(StoreError::Stale));
             }
@@ -86,7 +88,7 @@ impl SledStore {
         tree.iter()
             .map(|item| {
                 let (_, bytes) = item.map_err(backend)?;
-                T::try_from(decode::<R>(tree.name, &bytes)?)
+                decode_as::<R, T>(tree.name, &bytes)
             })
             .collect()
     }

@@ -12,7 +12,7 @@ mod snapshot;
 mod sweep;
 mod users;
 
-use super::records::decode;
+use super::records::decode_as;
 use super::{Store, StoreError};
 use group_commit::GroupCommit;
 pub(super) use recovery::Gate;
@@ -148,7 +148,7 @@ impl SledStore {
         T: TryFrom<R, Error = StoreError>,
     {
         match tree.get(key).map_err(backend)? {
-            Some(bytes) => Ok(Some(T::try_from(decode::<R>(tree.name, &bytes)?)?)),
+            Some(bytes) => Ok(Some(decode_as::<R, T>(tree.name, &bytes)?)),
             None => Ok(None),
         }
     }

@@ -9,10 +9,10 @@ use crate::domain::{
     User,
 };
 use crate::storage::records::{
-    ApiKeyRecord, AppRecord, ClientRecord, PairRecord, RefreshRecord, SessionRecord,
+    decode_as, ApiKeyRecord, AppRecord, ClientRecord, PairRecord, RefreshRecord, SessionRecord,
     SigningKeyRecord, UserRecord,
 };
-use crate::storage::snapshot::{self, bytes_of, stored, Entry, Item, Writer};
+use crate::storage::snapshot::{self, bytes_of, Entry, Item, Writer};
 use crate::storage::{BackupStore, Maintenance, StoreError, Swept};
 use time::OffsetDateTime;
 
@@ -56,10 +56,10 @@ fn text_key(tree: &Tree, key: &[u8]) -> Result<String, StoreError> {
 /// Every record, parents before children.
 fn export_trees(t: &Trees, writer: &mut Writer<'_>) -> Result<(), StoreError> {
     each(writer, &t.users, |_, v| {
-        Ok(Item::User(stored::<UserRecord, User>(t.users.name, v)?))
+        Ok(Item::User(decode_as::<UserRecord, User>(t.users.name, v)?))
     })?;
     each(writer, &t.signing_keys, |_, v| {
-        Ok(Item::SigningKey(stored::<
+        Ok(Item::SigningKey(decode_as::<
             SigningKeyRecord,
             StoredSigningKey,
         >(t.signing_keys.name, v)?))
@@ -71,34 +71,37 @@ fn export_trees(t: &Trees, writer: &mut Writer<'_>) -> Result<(), StoreError> {
         })
     })?;
     each(writer, &t.apps, |_, v| {
-        Ok(Item::App(stored::<AppRecord, Application>(t.apps.name, v)?))
+        Ok(Item::App(decode_as::<AppRecord, Application>(
+            t.apps.name,
+            v,
+        )?))
     })?;
     each(writer, &t.api_keys, |_, v| {
-        Ok(Item::ApiKey(stored::<ApiKeyRecord, ApiKey>(
+        Ok(Item::ApiKey(decode_as::<ApiKeyRecord, ApiKey>(
             t.api_keys.name,
             v,
         )?))
     })?;
     each(writer, &t.clients, |_, v| {
-        Ok(Item::Client(stored::<ClientRecord, OAuthClient>(
+        Ok(Item::Client(decode_as::<ClientRecord, OAuthClient>(
             t.clients.name,
             v,
         )?))
     })?;
     each(writer, &t.pairs, |_, v| {
-        Ok(Item::Pair(stored::<PairRecord, AccessPair>(
+        Ok(Item::Pair(decode_as::<PairRecord, AccessPair>(
             t.pairs.name,
             v,
         )?))
     })?;
     each(writer, &t.sessions, |_, v| {
-        Ok(Item::Session(stored::<SessionRecord, Session>(
+        Ok(Item::Session(decode_as::<SessionRecord, Session>(
             t.sessions.name,
             v,
         )?))
     })?;
     each(writer, &t.refresh_tokens, |_, v| {
-        Ok(Item::RefreshToken(stored::<
+        Ok(Item::RefreshToken(decode_as::<
             RefreshRecord,
             RefreshTokenRecord,
         >(t.refresh_tokens.name, v)?))
