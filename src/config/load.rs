@@ -43,8 +43,9 @@ pub struct Env {
     vars: HashMap<&'static str, String>,
 }
 
-const OVERRIDES: [&str; 5] = [
+const OVERRIDES: [&str; 6] = [
     "TESSERA_DATA_DIR",
+    "TESSERA_DATABASE_URL",
     "TESSERA_BIND",
     "TESSERA_ADMIN_BIND",
     "TESSERA_ADMIN_PASSWORD",
@@ -122,16 +123,20 @@ fn decrypt_secrets(config: &mut Config) -> Result<(), ConfigError> {
     let data_dir = config.server.data_dir.clone();
     let env_key = config.master_key.clone();
     let mut master = None;
-    let slots = std::iter::once(("server.password".to_string(), &mut config.server.password))
-        .chain(
-            [
-                ("introspection", &mut config.service.introspection.password),
-                ("admin", &mut config.service.admin.password),
-                ("statistics", &mut config.service.statistics.password),
-            ]
-            .into_iter()
-            .map(|(name, slot)| (format!("service.{name}.password"), slot)),
-        );
+    let slots = [
+        ("server.password".to_string(), &mut config.server.password),
+        ("store.password".to_string(), &mut config.store.password),
+    ]
+    .into_iter()
+    .chain(
+        [
+            ("introspection", &mut config.service.introspection.password),
+            ("admin", &mut config.service.admin.password),
+            ("statistics", &mut config.service.statistics.password),
+        ]
+        .into_iter()
+        .map(|(name, slot)| (format!("service.{name}.password"), slot)),
+    );
     for (key, slot) in slots {
         let Some(value) = slot
             .as_ref()
@@ -203,6 +208,9 @@ fn span_suffix(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 fn apply_env(config: &mut Config, env: &Env) -> Result<(), ConfigError> {
     if let Some(dir) = env.get("TESSERA_DATA_DIR") {
         config.server.data_dir = PathBuf::from(dir);
+    }
+    if let Some(url) = env.get("TESSERA_DATABASE_URL").filter(|u| !u.is_empty()) {
+        config.store.url = Some(SecretString::new(url));
     }
     for (name, slot) in [
         ("TESSERA_BIND", &mut config.server.bind),

@@ -32,6 +32,8 @@ pub struct Config {
     pub cors: CorsConfig,
     pub csrf: CsrfConfig,
     pub sessions: SessionsConfig,
+    /// `[store]`: which backend holds the data (SPEC §11).
+    pub store: StoreConfig,
     /// `TESSERA_ADMIN_PASSWORD`: the password of `admin` created on first start. Environment only.
     #[serde(skip)]
     pub bootstrap_admin_password: Option<SecretString>,
@@ -296,6 +298,94 @@ impl Default for SessionsConfig {
     }
 }
 
+/// `store.backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// Embedded, in `server.data_dir`: one node, nothing to install.
+    #[default]
+    Sled,
+    /// A PostgreSQL database shared by every node of a cluster.
+    Postgres,
+}
+
+/// `store.tls`: how the connection to PostgreSQL is protected (libpq's `sslmode` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatabaseTls {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, without checking its certificate (libpq's default).
+    #[default]
+    Prefer,
+    /// TLS or no connection; the certificate is not checked.
+    Require,
+    /// TLS with the certificate checked against `ca_cert` (or the system's roots) and the
+    /// host name.
+    VerifyFull,
+}
+
+/// `[store]` (SPEC §11).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// `postgres://user@host:port/database`; also `TESSERA_DATABASE_URL`.
+    pub url: Option<SecretString>,
+    /// Overrides the URL's password; may be `CRYPT:`.
+    pub password: Option<SecretString>,
+    /// Connections each node keeps open at most.
+    pub max_connections: usize,
+    /// How long a connection attempt (and a wait for a free connection) may take.
+    pub connect_timeout_seconds: u64,
+    pub tls: DatabaseTls,
+    /// The CA certificate (PEM) that `tls = "verify-full"` checks the server against.
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Sled,
+            url: None,
+            password: None,
+            max_connections: 16,
+            connect_timeout_seconds: 5,
+            tls: DatabaseTls::Prefer,
+            ca_cert: None,
+        }
+    }
+}
+
+impl StoreConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| ConfigError::Invalid {
+            key: key.to_string(),
+            reason: why.to_string(),
+        };
+        if self.backend == StoreBackend::Postgres && self.url.is_none() {
+            return Err(invalid(
+                "store.url",
+                "is required with backend = \"postgres\" (or set TESSERA_DATABASE_URL)",
+            ));
+        }
+        if let Some(url) = &self.url {
+            let url = url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                // Never the URL itself: it may carry a password.
+                return Err(invalid("store.url", "must start with postgres://"));
+            }
+        }
+        if !(1..=1000).contains(&self.max_connections) {
+            return Err(invalid("store.max_connections", "must be 1 to 1000"));
+        }
+        if !(1..=300).contains(&self.connect_timeout_seconds) {
+            return Err(invalid("store.connect_timeout_seconds", "must be 1 to 300"));
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Checks what serde cannot: ranges, combinations, and settings this build does not support
     /// yet (refused loudly rather than silently ignored).
@@ -429,6 +519,7 @@ impl Config {
                 "\"*\" cannot be combined with allow_credentials = true",
             ));
         }
+        self.store.validate()?;
         // The token_uuid, the service roles, the CORS patterns and the lifetimes are checked
         // by parsing them, with the parser the running server uses (runtime.rs).
         Runtime::new(self)?;
