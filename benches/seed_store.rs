@@ -119,6 +119,22 @@ fn parallel(what: &str, count: u64, threads: u64, job: impl Fn(u64) + Sync) {
     );
 }
 
+/// Runs a store call to completion from any of the seeding threads: the store's traits are
+/// async, and sled runs its flushes on the runtime's blocking pool.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .max_blocking_threads(64)
+                .build()
+                .expect("runtime")
+        })
+        .handle()
+        .block_on(f)
+}
+
 fn userid(i: u64) -> UserId {
     UserId::parse(&format!("seed-user-{i:07}")).expect("userid")
 }
@@ -145,7 +161,7 @@ fn seed_users(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             updated_at: now,
             version: 0,
         };
-        match store.create_user(&user) {
+        match block_on(store.create_user(&user)) {
             Ok(()) | Err(tessera::storage::StoreError::Conflict) => {}
             Err(e) => panic!("create user: {e}"),
         }
@@ -166,14 +182,12 @@ fn seed_sessions(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             revoked_at: None,
         };
         let (_, first) = refresh::mint(&session, now, idle);
-        store
-            .create_session(&session, &first)
-            .expect("create session");
+        block_on(store.create_session(&session, &first)).expect("create session");
         let mut current = first.id;
         for _ in 1..opts.tokens_per_session {
-            let ticket = store.rotation_ticket();
+            let ticket = block_on(store.rotation_ticket()).expect("ticket");
             let (_, next) = refresh::mint(&session, now, idle);
-            match store.rotate_refresh_token(current, &next, now, ticket) {
+            match block_on(store.rotate_refresh_token(current, &next, now, ticket)) {
                 Ok(Rotation::Rotated(_)) => current = next.id,
                 other => panic!("rotation: {other:?}"),
             }
@@ -193,7 +207,7 @@ fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             device_token: None,
             version: 0,
         };
-        store.create_app(&app).expect("create app");
+        block_on(store.create_app(&app)).expect("create app");
     });
     let name = Name::parse("seed-key").expect("name");
     parallel("api keys", opts.api_keys, opts.threads, |i| {
@@ -211,7 +225,7 @@ fn seed_keys(store: &SledStore, opts: &Options, now: OffsetDateTime) {
             last_used_at: None,
             version: 0,
         };
-        store.create_api_key(&key).expect("create api key");
+        block_on(store.create_api_key(&key)).expect("create api key");
     });
 }
 
@@ -239,9 +253,9 @@ fn main() {
     }
     println!(
         "store now: {} users, {} applications, {} api keys ({:.1} s)",
-        store.count_users().expect("count"),
-        store.count_apps().expect("count"),
-        store.count_api_keys().expect("count"),
+        block_on(store.count_users()).expect("count"),
+        block_on(store.count_apps()).expect("count"),
+        block_on(store.count_api_keys()).expect("count"),
         start.elapsed().as_secs_f64()
     );
 }

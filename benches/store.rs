@@ -24,6 +24,22 @@ use uuid::Uuid;
 
 const IDLE_TTL: time::Duration = time::Duration::days(14);
 
+/// Runs a store call to completion from any thread: the store's traits are async, and sled
+/// runs its flushes on the runtime's blocking pool.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .max_blocking_threads(64)
+                .build()
+                .expect("runtime")
+        })
+        .handle()
+        .block_on(f)
+}
+
 /// A live session with its first refresh token stored; returns the session and the token id.
 fn open_session(store: &SledStore, now: OffsetDateTime) -> (Session, Uuid) {
     let session = Session {
@@ -36,26 +52,36 @@ fn open_session(store: &SledStore, now: OffsetDateTime) -> (Session, Uuid) {
         revoked_at: None,
     };
     let (_, first) = refresh::mint(&session, now, IDLE_TTL);
-    store
-        .create_session(&session, &first)
-        .expect("create session");
+    block_on(store.create_session(&session, &first)).expect("create session");
     (session, first.id)
 }
 
 /// One refresh as `auth::login::refresh` does it against the store; returns the new token id.
 fn rotate(store: &SledStore, session: &Session, current: Uuid, now: OffsetDateTime) -> Uuid {
-    let ticket = store.rotation_ticket();
+    block_on(rotate_async(store, session, current, now))
+}
+
+async fn rotate_async(
+    store: &SledStore,
+    session: &Session,
+    current: Uuid,
+    now: OffsetDateTime,
+) -> Uuid {
+    let ticket = store.rotation_ticket().await.expect("ticket");
     let record = store
         .get_refresh_token(current)
+        .await
         .expect("read token")
         .expect("token exists");
     store
         .get_session(record.session)
+        .await
         .expect("read session")
         .expect("session exists");
     let (_, next) = refresh::mint(session, now, IDLE_TTL);
     match store
         .rotate_refresh_token(current, &next, now, ticket)
+        .await
         .expect("rotate")
     {
         Rotation::Rotated(_) => next.id,

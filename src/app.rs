@@ -67,7 +67,7 @@ fn bind(which: &'static str, addr: SocketAddr) -> Result<(TcpListener, SocketAdd
 impl Application {
     /// Opens the store in `config.server.data_dir`, bootstraps a first start, and binds both
     /// listeners. Must be called inside an actix system (the servers register with it).
-    pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         // The config's values parsed once, before anything is created.
         let config = Settings::new(config)?;
         // The certificate next: a bad one stops the start before anything is created.
@@ -77,10 +77,12 @@ impl Application {
         };
         let dir = config.server.data_dir.clone();
         let store: Arc<dyn Store> =
-            crate::storage::open(&config).map_err(|source| StartError::Store {
-                dir: dir.display().to_string(),
-                source,
-            })?;
+            crate::storage::open(&config)
+                .await
+                .map_err(|source| StartError::Store {
+                    dir: dir.display().to_string(),
+                    source,
+                })?;
         let now = clock.now();
         let (master, source) = secretbox::load_master_key(
             &dir,
@@ -96,10 +98,11 @@ impl Application {
                 path.display()
             );
         }
-        let keys = bootstrap::signing_keys(&*store, config.tokens.signing_alg, now, &master)?;
+        let keys =
+            bootstrap::signing_keys(&*store, config.tokens.signing_alg, now, &master).await?;
         let hasher = PasswordHasher::new(&config.passwords)?;
-        let admin = bootstrap::ensure_admin(&*store, &hasher, &config, now)?;
-        let token_uuid = bootstrap::preamble_token_uuid(&*store)?;
+        let admin = bootstrap::ensure_admin(&*store, &hasher, &config, now).await?;
+        let token_uuid = bootstrap::preamble_token_uuid(&*store).await?;
         let (public_listener, public_addr) = bind("public", config.server.bind)?;
         let (intranet_listener, intranet_addr) = bind("intranet", config.server.admin_bind)?;
         let context = Data::new(Context::new(
@@ -115,9 +118,8 @@ impl Application {
         )?;
         // Administration is light, but introspection also answers here: two workers, so that
         // one request that waits (a backup being written, a slow client) does not hold up the
-        // rest. The statistics counts, which scan the store, run on the blocking pool. (Admin
-        // listings still read on these workers; the async store traits of issue 14 move every
-        // store call off them.)
+        // rest. No store call blocks a worker: what scans or waits on the disk runs where the
+        // store puts it.
         let intranet = serve(
             Listener::Intranet,
             (intranet_listener, intranet_addr),
@@ -197,12 +199,10 @@ fn sweep_periodically(ctx: Data<Context>) {
         tick.tick().await; // the first tick is immediate; the start is busy enough
         loop {
             tick.tick().await;
-            let (store, now) = (ctx.store.clone(), ctx.now());
-            match tokio::task::spawn_blocking(move || store.sweep(now, KEEP_REVOKED)).await {
-                Ok(Ok(swept)) if swept != Default::default() => log::info!("swept {swept:?}"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => log::warn!("sweeping the store failed: {e}"),
-                Err(e) => log::warn!("the sweep task failed: {e}"),
+            match ctx.store.sweep(ctx.now(), KEEP_REVOKED).await {
+                Ok(swept) if swept != Default::default() => log::info!("swept {swept:?}"),
+                Ok(_) => {}
+                Err(e) => log::warn!("sweeping the store failed: {e}"),
             }
         }
     });

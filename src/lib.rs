@@ -15,6 +15,7 @@ pub mod domain;
 pub mod errors;
 pub mod fs;
 pub mod http;
+pub mod request;
 pub mod storage;
 pub mod tls;
 pub mod tokens;

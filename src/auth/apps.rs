@@ -1,7 +1,7 @@
 //! Applications, their API keys and their device token (SPEC §4).
 
 use super::edit::edit;
-use super::{blocking, seconds, AuthError, Context};
+use super::{seconds, AuthError, Context};
 use crate::domain::{
     ApiKey, AppId, Application, DeviceToken, GraceSecret, KeyId, Name, ValidationError,
 };
@@ -29,25 +29,23 @@ pub async fn create_app(ctx: &Context, name: Name) -> Result<Application, AuthEr
         device_token: None,
         version: 1,
     };
-    let (store, stored) = (ctx.store.clone(), app.clone());
-    blocking(move || store.create_app(&stored)).await?;
+    ctx.store.create_app(&app).await?;
     Ok(app)
 }
 
-pub fn list_apps(ctx: &Context) -> Result<Vec<Application>, AuthError> {
-    let mut apps = ctx.store.list_apps()?;
+pub async fn list_apps(ctx: &Context) -> Result<Vec<Application>, AuthError> {
+    let mut apps = ctx.store.list_apps().await?;
     apps.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(apps)
 }
 
-pub fn get_app(ctx: &Context, id: AppId) -> Result<Application, AuthError> {
-    ctx.store.get_app(id)?.ok_or(AuthError::NotFound)
+pub async fn get_app(ctx: &Context, id: AppId) -> Result<Application, AuthError> {
+    ctx.store.get_app(id).await?.ok_or(AuthError::NotFound)
 }
 
 /// Deletes an application; its keys and device token stop working at once.
 pub async fn delete_app(ctx: &Context, id: AppId) -> Result<(), AuthError> {
-    let store = ctx.store.clone();
-    if blocking(move || store.delete_app(id)).await? {
+    if ctx.store.delete_app(id).await? {
         Ok(())
     } else {
         Err(AuthError::NotFound)
@@ -84,19 +82,19 @@ pub async fn create_key(
         last_used_at: None,
         version: 1,
     };
-    let (store, stored) = (ctx.store.clone(), key.clone());
-    blocking(move || store.create_api_key(&stored)).await?;
+    ctx.store.create_api_key(&key).await?;
     Ok(IssuedKey { key, secret })
 }
 
-pub fn list_keys(ctx: &Context, app_id: AppId) -> Result<Vec<ApiKey>, AuthError> {
-    get_app(ctx, app_id)?;
-    Ok(ctx.store.list_api_keys(app_id)?)
+pub async fn list_keys(ctx: &Context, app_id: AppId) -> Result<Vec<ApiKey>, AuthError> {
+    get_app(ctx, app_id).await?;
+    Ok(ctx.store.list_api_keys(app_id).await?)
 }
 
-fn key_of(ctx: &Context, app_id: AppId, key_id: KeyId) -> Result<ApiKey, AuthError> {
+async fn key_of(ctx: &Context, app_id: AppId, key_id: KeyId) -> Result<ApiKey, AuthError> {
     ctx.store
-        .get_api_key(key_id)?
+        .get_api_key(key_id)
+        .await?
         .filter(|k| k.app_id == app_id)
         .ok_or(AuthError::NotFound)
 }
@@ -116,11 +114,11 @@ pub async fn update_key(
     patch: KeyPatch,
 ) -> Result<ApiKey, AuthError> {
     // An unknown key is 404 before the patch is judged.
-    key_of(ctx, app_id, key_id)?;
+    key_of(ctx, app_id, key_id).await?;
     let expires_at = patch.expires_at.map(|at| future(ctx, at)).transpose()?;
-    let store = ctx.store.clone();
-    edit(move || {
-        let mut key = stored_key(&*store, app_id, key_id)?;
+    let (store, patch) = (&*ctx.store, &patch);
+    edit(|| async move {
+        let mut key = stored_key(store, app_id, key_id).await?;
         if let Some(name) = &patch.name {
             key.name = name.clone();
         }
@@ -130,7 +128,7 @@ pub async fn update_key(
         if let Some(expires_at) = expires_at {
             key.expires_at = expires_at;
         }
-        store.update_api_key(&key)?;
+        store.update_api_key(&key).await?;
         key.version += 1;
         Ok(key)
     })
@@ -152,15 +150,15 @@ pub async fn refresh_key(
     }
     let secret = api_key::mint(key_id);
     let (hash, grace_until) = (secret.hash(), ctx.now() + seconds(grace_seconds));
-    let store = ctx.store.clone();
-    let key = edit(move || {
-        let mut key = stored_key(&*store, app_id, key_id)?;
+    let (store, hash) = (&*ctx.store, &hash);
+    let key = edit(|| async move {
+        let mut key = stored_key(store, app_id, key_id).await?;
         key.previous = (grace_seconds > 0).then_some(GraceSecret {
             hash: key.hash,
             valid_until: grace_until,
         });
-        key.hash = hash;
-        store.update_api_key(&key)?;
+        key.hash = *hash;
+        store.update_api_key(&key).await?;
         key.version += 1;
         Ok(key)
     })
@@ -169,17 +167,17 @@ pub async fn refresh_key(
 }
 
 /// The key `key_id` of application `app_id`, read for an edit.
-fn stored_key(store: &dyn Store, app_id: AppId, key_id: KeyId) -> Result<ApiKey, StoreError> {
+async fn stored_key(store: &dyn Store, app_id: AppId, key_id: KeyId) -> Result<ApiKey, StoreError> {
     store
-        .get_api_key(key_id)?
+        .get_api_key(key_id)
+        .await?
         .filter(|k| k.app_id == app_id)
         .ok_or(StoreError::NotFound)
 }
 
 pub async fn delete_key(ctx: &Context, app_id: AppId, key_id: KeyId) -> Result<(), AuthError> {
-    key_of(ctx, app_id, key_id)?;
-    let store = ctx.store.clone();
-    blocking(move || store.delete_api_key(key_id)).await?;
+    key_of(ctx, app_id, key_id).await?;
+    ctx.store.delete_api_key(key_id).await?;
     Ok(())
 }
 
@@ -193,22 +191,22 @@ pub async fn issue_device_token(
         hash: secret.hash(),
         created_at: ctx.now(),
     };
-    let store = ctx.store.clone();
-    edit(move || {
-        let mut app = store.get_app(app_id)?.ok_or(StoreError::NotFound)?;
+    let (store, token) = (&*ctx.store, &token);
+    edit(|| async move {
+        let mut app = store.get_app(app_id).await?.ok_or(StoreError::NotFound)?;
         app.device_token = Some(token.clone());
-        store.update_app(&app)
+        store.update_app(&app).await
     })
     .await?;
     Ok(secret)
 }
 
 pub async fn delete_device_token(ctx: &Context, app_id: AppId) -> Result<(), AuthError> {
-    let store = ctx.store.clone();
-    edit(move || {
-        let mut app = store.get_app(app_id)?.ok_or(StoreError::NotFound)?;
+    let store = &*ctx.store;
+    edit(|| async move {
+        let mut app = store.get_app(app_id).await?.ok_or(StoreError::NotFound)?;
         if app.device_token.take().is_some() {
-            store.update_app(&app)?;
+            store.update_app(&app).await?;
         }
         Ok(())
     })

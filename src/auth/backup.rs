@@ -1,6 +1,6 @@
 //! Backups of the running server (SPEC §10): a consistent snapshot into a private scratch file.
 
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use crate::storage::{Store, StoreError};
 use std::fs::File;
 use std::path::Path;
@@ -10,8 +10,7 @@ use std::path::Path;
 /// is written locally, never on a client's download.
 pub async fn snapshot(ctx: &Context) -> Result<File, AuthError> {
     let dir = ctx.config().server.data_dir.clone();
-    let store = ctx.store.clone();
-    blocking(move || write_snapshot(&*store, &dir)).await
+    Ok(write_snapshot(&*ctx.store, &dir).await?)
 }
 
 fn scratch(e: std::io::Error) -> StoreError {
@@ -24,8 +23,8 @@ fn scratch(e: std::io::Error) -> StoreError {
     }
 }
 
-fn write_snapshot(store: &dyn Store, dir: &Path) -> Result<File, StoreError> {
-    use std::io::{Seek, Write};
+async fn write_snapshot(store: &dyn Store, dir: &Path) -> Result<File, StoreError> {
+    use std::io::Seek;
     let path = dir.join(format!(".backup-{}", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create_new(true);
@@ -33,10 +32,12 @@ fn write_snapshot(store: &dyn Store, dir: &Path) -> Result<File, StoreError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(&path).map_err(scratch)?;
     let _ = std::fs::remove_file(&path);
-    let mut out = std::io::BufWriter::new(file);
-    store.export(&mut out)?;
-    out.flush().map_err(scratch)?;
-    let mut file = out.into_inner().map_err(|e| scratch(e.into_error()))?;
+    // The store takes (and flushes) a writer over a second handle of the same open file.
+    let writer = file.try_clone().map_err(scratch)?;
+    store
+        .export(Box::new(std::io::BufWriter::new(writer)))
+        .await?;
+    let mut file = file;
     file.rewind().map_err(scratch)?;
     Ok(file)
 }

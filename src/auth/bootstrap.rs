@@ -1,7 +1,7 @@
 //! First start: a signing key and the `admin` user (SPEC §1).
 
 use super::signing;
-use super::users::create_user_blocking;
+use super::users::create_user_in;
 use super::AuthError;
 use crate::config::Config;
 use crate::crypto::jwt::{self, KeyError, KeyRing};
@@ -35,20 +35,20 @@ pub enum BootstrapError {
 /// new active key of that algorithm, the old one retired but still verifying. Keys are sealed
 /// under the master key at rest; any found unsealed (written before sealing existed) are
 /// sealed now.
-pub fn signing_keys(
+pub async fn signing_keys(
     store: &dyn Store,
     alg: SigningAlg,
     now: OffsetDateTime,
     master: &MasterKey,
 ) -> Result<KeyRing, BootstrapError> {
-    let stored = store.signing_keys()?;
+    let stored = store.signing_keys().await?;
     let unsealed: Vec<_> = stored
         .iter()
         .filter(|k| !k.sealed)
         .map(|k| signing::seal(master, k.clone()))
         .collect();
     if !unsealed.is_empty() {
-        store.save_signing_keys(&unsealed)?;
+        store.save_signing_keys(&unsealed).await?;
         log::info!(
             "sealed {} signing key(s) under the master key",
             unsealed.len()
@@ -68,7 +68,7 @@ pub fn signing_keys(
         let new = jwt::generate(alg, now)?;
         log::info!("created signing key {} ({})", new.kid, new.alg);
         changed.push(signing::seal(master, new.clone()));
-        store.save_signing_keys(&changed)?;
+        store.save_signing_keys(&changed).await?;
         plain.push(new);
     }
     Ok(KeyRing::new(&plain)?)
@@ -126,8 +126,8 @@ pub const PREAMBLE_TOKEN_UUID: &str = "preamble_token_uuid";
 
 /// The preamble `token_uuid` used when the config sets none: generated on first start and
 /// kept in the store, so tokens minted by a peer with it keep working across restarts.
-pub fn preamble_token_uuid(store: &dyn Store) -> Result<uuid::Uuid, BootstrapError> {
-    if let Some(bytes) = store.get_meta(PREAMBLE_TOKEN_UUID)? {
+pub async fn preamble_token_uuid(store: &dyn Store) -> Result<uuid::Uuid, BootstrapError> {
+    if let Some(bytes) = store.get_meta(PREAMBLE_TOKEN_UUID).await? {
         if let Some(uuid) = std::str::from_utf8(&bytes)
             .ok()
             .and_then(|s| uuid::Uuid::try_parse(s).ok())
@@ -137,10 +137,12 @@ pub fn preamble_token_uuid(store: &dyn Store) -> Result<uuid::Uuid, BootstrapErr
         log::warn!("the stored preamble token_uuid is unreadable; generating a new one");
     }
     let uuid = uuid::Uuid::new_v4();
-    store.put_meta(
-        PREAMBLE_TOKEN_UUID,
-        uuid.hyphenated().to_string().as_bytes(),
-    )?;
+    store
+        .put_meta(
+            PREAMBLE_TOKEN_UUID,
+            uuid.hyphenated().to_string().as_bytes(),
+        )
+        .await?;
     log::info!("generated the preamble token_uuid (stored; set preamble.token_uuid to choose one)");
     Ok(uuid)
 }
@@ -157,17 +159,17 @@ pub enum AdminBootstrap {
 }
 
 /// On the first start of an empty store, creates `admin` with the role `Administrator`.
-pub fn ensure_admin(
+pub async fn ensure_admin(
     store: &dyn Store,
     hasher: &PasswordHasher,
     config: &Config,
     now: OffsetDateTime,
 ) -> Result<AdminBootstrap, BootstrapError> {
-    if store.get_meta(BOOTSTRAPPED)?.is_some() {
+    if store.get_meta(BOOTSTRAPPED).await?.is_some() {
         return Ok(AdminBootstrap::Existing);
     }
-    if store.count_users()? > 0 {
-        store.put_meta(BOOTSTRAPPED, b"1")?;
+    if store.count_users().await? > 0 {
+        store.put_meta(BOOTSTRAPPED, b"1").await?;
         return Ok(AdminBootstrap::Existing);
     }
     let (password, generated) = match &config.bootstrap_admin_password {
@@ -191,7 +193,7 @@ pub fn ensure_admin(
         write_private_file(&path, password.as_bytes())?;
     }
     // The operator chose this password: only the length cap applies, not min_length.
-    create_user_blocking(store, hasher, 1, admin, now)?;
+    create_user_in(store, hasher, 1, admin, now).await?;
     let outcome = if generated {
         // SPEC §1: the generated password is printed once, so a first start can be used at once.
         log::warn!(
@@ -203,7 +205,7 @@ pub fn ensure_admin(
         log::info!("created user 'admin' with the password from TESSERA_ADMIN_PASSWORD");
         AdminBootstrap::FromEnvironment
     };
-    store.put_meta(BOOTSTRAPPED, b"1")?;
+    store.put_meta(BOOTSTRAPPED, b"1").await?;
     Ok(outcome)
 }
 

@@ -97,7 +97,7 @@ pub async fn open(
 
 /// The live session of a cookie, its idle clock restarted; `None` (and the session gone) if
 /// it idled out or its user changed.
-pub fn current(ctx: &Context, cookie: &str) -> Result<Option<Current>, AuthError> {
+pub async fn current(ctx: &Context, cookie: &str) -> Result<Option<Current>, AuthError> {
     let key = sha256(cookie.as_bytes());
     let now = ctx.now();
     let idle = idle(ctx);
@@ -117,7 +117,7 @@ pub fn current(ctx: &Context, cookie: &str) -> Result<Option<Current>, AuthError
             session.password_hash.clone(),
         )
     };
-    match ctx.store.get_user(&userid)? {
+    match ctx.store.get_user(&userid).await? {
         Some(user)
             if !user.disabled && ct_eq(user.password_hash.as_bytes(), password_hash.as_bytes()) =>
         {

@@ -158,7 +158,7 @@ async fn verify_basic_user(
     let is_token = super::preamble::is_token(&ctx.config(), password.expose());
     if !is_token && ctx.guard.check(Some(username), address, now).is_ok() {
         if let Ok(id) = UserId::parse(username) {
-            if let Some(user) = ctx.store.get_user(&id)?.filter(|u| !u.disabled) {
+            if let Some(user) = ctx.store.get_user(&id).await?.filter(|u| !u.disabled) {
                 if ctx
                     .verified
                     .recall(username, password.expose(), &user.password_hash, now)
@@ -213,7 +213,7 @@ pub async fn authenticate(
             // argon2id cost of the user path.
             if service == Service::Introspection {
                 if let Some(id) = ClientId::parse(&username) {
-                    if let Some(client) = ctx.store.get_client(id).map_err(AuthError::from)? {
+                    if let Some(client) = ctx.store.get_client(id).await.map_err(AuthError::from)? {
                         let client = clients::authenticate_found_from(
                             ctx,
                             client,
@@ -228,12 +228,13 @@ pub async fn authenticate(
             with_role(roles, user)
         }
         Presented::ClaimsToken(token) => {
-            let claims =
-                credentials::claims(ctx, token.expose())?.ok_or(CallerError::Unauthenticated)?;
+            let claims = credentials::claims(ctx, token.expose())
+                .await?
+                .ok_or(CallerError::Unauthenticated)?;
             // Roles are read from the directory now, not from the token: a role taken away
             // takes effect before the token expires.
             let user = match UserId::parse(&claims.sub) {
-                Ok(id) => ctx.store.get_user(&id).map_err(AuthError::from)?,
+                Ok(id) => ctx.store.get_user(&id).await.map_err(AuthError::from)?,
                 Err(_) => None,
             }
             .filter(|u| !u.disabled)
@@ -245,7 +246,8 @@ pub async fn authenticate(
             csrf,
             safe_method,
         } => {
-            let current = super::browser::current(ctx, cookie.expose())?
+            let current = super::browser::current(ctx, cookie.expose())
+                .await?
                 .ok_or(CallerError::Unauthenticated)?;
             if config.csrf.enable
                 && !safe_method
@@ -256,7 +258,8 @@ pub async fn authenticate(
             with_role(roles, current.user)
         }
         Presented::Pair { token, secret } => {
-            let pair = credentials::pair(ctx, &token, secret.expose())?
+            let pair = credentials::pair(ctx, &token, secret.expose())
+                .await?
                 .ok_or(CallerError::Unauthenticated)?;
             // A pair stands for its OAuth client, which may always introspect; elsewhere one
             // of its scopes must name a role of the service.

@@ -1,7 +1,7 @@
 //! OAuth clients: their secrets, AccessToken/AccessSecret pairs and client_credentials access
 //! tokens (SPEC §4, §7; RFC 6749 §4.4, RFC 9068).
 
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use crate::domain::{AccessPair, ClientId, Name, OAuthClient, PairId, Scope};
 use crate::tokens::access::AccessToken;
 use crate::tokens::secret::GeneratedSecret;
@@ -26,25 +26,23 @@ pub async fn create_client(
         created_at: ctx.now(),
         version: 1,
     };
-    let (store, stored) = (ctx.store.clone(), client.clone());
-    blocking(move || store.create_client(&stored)).await?;
+    ctx.store.create_client(&client).await?;
     Ok((client, secret))
 }
 
-pub fn list_clients(ctx: &Context) -> Result<Vec<OAuthClient>, AuthError> {
-    let mut clients = ctx.store.list_clients()?;
+pub async fn list_clients(ctx: &Context) -> Result<Vec<OAuthClient>, AuthError> {
+    let mut clients = ctx.store.list_clients().await?;
     clients.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(clients)
 }
 
-pub fn get_client(ctx: &Context, id: ClientId) -> Result<OAuthClient, AuthError> {
-    ctx.store.get_client(id)?.ok_or(AuthError::NotFound)
+pub async fn get_client(ctx: &Context, id: ClientId) -> Result<OAuthClient, AuthError> {
+    ctx.store.get_client(id).await?.ok_or(AuthError::NotFound)
 }
 
 /// Deletes a client; its pairs go with it and its access tokens stop introspecting.
 pub async fn delete_client(ctx: &Context, id: ClientId) -> Result<(), AuthError> {
-    let store = ctx.store.clone();
-    if blocking(move || store.delete_client(id)).await? {
+    if ctx.store.delete_client(id).await? {
         Ok(())
     } else {
         Err(AuthError::NotFound)
@@ -57,13 +55,14 @@ pub async fn rotate_secret(
     id: ClientId,
 ) -> Result<(OAuthClient, GeneratedSecret), AuthError> {
     let secret = client_secret::mint(id);
-    let (store, hash) = (ctx.store.clone(), secret.hash());
-    let client = super::edit::edit(move || {
+    let (store, hash) = (&*ctx.store, &secret.hash());
+    let client = super::edit::edit(|| async move {
         let mut client = store
-            .get_client(id)?
+            .get_client(id)
+            .await?
             .ok_or(crate::storage::StoreError::NotFound)?;
-        client.secret_hash = hash;
-        store.update_client(&client)?;
+        client.secret_hash = *hash;
+        store.update_client(&client).await?;
         client.version += 1;
         Ok(client)
     })
@@ -73,7 +72,7 @@ pub async fn rotate_secret(
 
 /// Checks `client_id`/`client_secret`. A malformed secret, or one whose embedded id is not the
 /// client's, fails before any lookup; the hash compare is constant-time.
-pub fn authenticate(
+pub async fn authenticate(
     ctx: &Context,
     client_id: &str,
     secret: &str,
@@ -82,7 +81,11 @@ pub fn authenticate(
     if client_secret::parse(secret).is_none_or(|p| p.id != id.0) {
         return Err(AuthError::InvalidClient);
     }
-    let client = ctx.store.get_client(id)?.ok_or(AuthError::InvalidClient)?;
+    let client = ctx
+        .store
+        .get_client(id)
+        .await?
+        .ok_or(AuthError::InvalidClient)?;
     check_secret(client, secret)
 }
 
@@ -98,14 +101,15 @@ fn check_secret(client: OAuthClient, secret: &str) -> Result<OAuthClient, AuthEr
 
 /// [`authenticate`] for a request from `address`: refused while the address is locked out,
 /// and a failure counts towards its lockout like any failed credential (SPEC §3).
-pub fn authenticate_from(
+pub async fn authenticate_from(
     ctx: &Context,
     client_id: &str,
     secret: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<OAuthClient, AuthError> {
     let now = unless_locked(ctx, address)?;
-    counted(ctx, address, now, authenticate(ctx, client_id, secret))
+    let outcome = authenticate(ctx, client_id, secret).await;
+    counted(ctx, address, now, outcome)
 }
 
 /// [`authenticate_from`] for a client the caller has read from the store already.
@@ -185,8 +189,7 @@ pub async fn issue_pair(
         issued_at: now,
         expires_at: now + ctx.config().runtime.lifetimes.access_token,
     };
-    let store = ctx.store.clone();
-    blocking(move || store.create_pair(&record)).await?;
+    ctx.store.create_pair(&record).await?;
     Ok((token, secret))
 }
 

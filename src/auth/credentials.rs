@@ -33,12 +33,20 @@ pub enum Credential {
     },
 }
 
-fn session_live(ctx: &Context, sid: SessionId, now: OffsetDateTime) -> Result<bool, AuthError> {
-    Ok(ctx.store.get_session(sid)?.is_some_and(|s| s.is_live(now)))
+async fn session_live(
+    ctx: &Context,
+    sid: SessionId,
+    now: OffsetDateTime,
+) -> Result<bool, AuthError> {
+    Ok(ctx
+        .store
+        .get_session(sid)
+        .await?
+        .is_some_and(|s| s.is_live(now)))
 }
 
 /// A claims token that verifies, is not revoked, and whose session is live.
-pub fn claims(ctx: &Context, token: &str) -> Result<Option<ClaimsToken>, AuthError> {
+pub async fn claims(ctx: &Context, token: &str) -> Result<Option<ClaimsToken>, AuthError> {
     let config = ctx.config();
     let now = ctx.now();
     let Ok(claims) = ClaimsToken::verify(
@@ -54,14 +62,16 @@ pub fn claims(ctx: &Context, token: &str) -> Result<Option<ClaimsToken>, AuthErr
     let Ok(sid) = Uuid::parse_str(&claims.sid) else {
         return Ok(None);
     };
-    if ctx.store.is_token_id_revoked(&claims.jti)? || !session_live(ctx, SessionId(sid), now)? {
+    if ctx.store.is_token_id_revoked(&claims.jti).await?
+        || !session_live(ctx, SessionId(sid), now).await?
+    {
         return Ok(None);
     }
     Ok(Some(claims))
 }
 
 /// An access JWT that verifies, is not revoked, and whose client still exists.
-pub fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, AuthError> {
+pub async fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, AuthError> {
     let config = ctx.config();
     let Ok(access) = AccessToken::verify(
         &ctx.keys,
@@ -75,22 +85,24 @@ pub fn access_jwt(ctx: &Context, token: &str) -> Result<Option<AccessToken>, Aut
     let Some(client_id) = ClientId::parse(&access.client_id) else {
         return Ok(None);
     };
-    if ctx.store.is_token_id_revoked(&access.jti)? || ctx.store.get_client(client_id)?.is_none() {
+    if ctx.store.is_token_id_revoked(&access.jti).await?
+        || ctx.store.get_client(client_id).await?.is_none()
+    {
         return Ok(None);
     }
     Ok(Some(access))
 }
 
 /// A JWT of either kind, told apart by its `typ`.
-pub fn jwt(ctx: &Context, token: &str) -> Result<Option<Credential>, AuthError> {
+pub async fn jwt(ctx: &Context, token: &str) -> Result<Option<Credential>, AuthError> {
     let Some(typ) = crate::tokens::jwt::typ_of(token) else {
         return Ok(None);
     };
     let typ = typ.to_ascii_lowercase();
     if typ.ends_with(crate::tokens::access::TYP) {
-        Ok(access_jwt(ctx, token)?.map(Credential::Access))
+        Ok(access_jwt(ctx, token).await?.map(Credential::Access))
     } else if typ == claims::TYP.to_ascii_lowercase() {
-        Ok(self::claims(ctx, token)?.map(Credential::Claims))
+        Ok(self::claims(ctx, token).await?.map(Credential::Claims))
     } else {
         Ok(None)
     }
@@ -98,12 +110,12 @@ pub fn jwt(ctx: &Context, token: &str) -> Result<Option<Credential>, AuthError> 
 
 /// An API key: enabled, unexpired, of an existing app, matching the current secret or a
 /// previous one still in its grace. Notes the use.
-pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
+pub async fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
     let Some(parsed) = api_key::parse(text) else {
         return Ok(None);
     };
     let now = ctx.now();
-    let Some(key) = ctx.store.get_api_key(KeyId(parsed.id))? else {
+    let Some(key) = ctx.store.get_api_key(KeyId(parsed.id)).await? else {
         return Ok(None);
     };
     let current = parsed.matches(&key.hash);
@@ -111,7 +123,10 @@ pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
         .previous
         .as_ref()
         .is_some_and(|p| now < p.valid_until && parsed.matches(&p.hash));
-    if !(current || in_grace) || !key.is_usable(now) || ctx.store.get_app(key.app_id)?.is_none() {
+    if !(current || in_grace)
+        || !key.is_usable(now)
+        || ctx.store.get_app(key.app_id).await?.is_none()
+    {
         return Ok(None);
     }
     if key
@@ -120,7 +135,7 @@ pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
     {
         // Bookkeeping: a store that cannot take the write (a full disk) must not fail a
         // check that only reads.
-        if let Err(e) = ctx.store.record_api_key_use(key.id, now) {
+        if let Err(e) = ctx.store.record_api_key_use(key.id, now).await {
             log::warn!("could not note the use of API key {}: {e}", key.id);
         }
     }
@@ -128,11 +143,11 @@ pub fn api_key(ctx: &Context, text: &str) -> Result<Option<ApiKey>, AuthError> {
 }
 
 /// A device token: the current one of an existing app.
-pub fn device_token(ctx: &Context, text: &str) -> Result<Option<Application>, AuthError> {
+pub async fn device_token(ctx: &Context, text: &str) -> Result<Option<Application>, AuthError> {
     let Some(parsed) = device::parse(text) else {
         return Ok(None);
     };
-    Ok(ctx.store.get_app(AppId(parsed.id))?.filter(|app| {
+    Ok(ctx.store.get_app(AppId(parsed.id)).await?.filter(|app| {
         app.device_token
             .as_ref()
             .is_some_and(|d| parsed.matches(&d.hash))
@@ -140,40 +155,49 @@ pub fn device_token(ctx: &Context, text: &str) -> Result<Option<Application>, Au
 }
 
 /// An AccessToken with its AccessSecret: unexpired, of an existing client.
-pub fn pair(ctx: &Context, token: &str, secret: &str) -> Result<Option<AccessPair>, AuthError> {
+pub async fn pair(
+    ctx: &Context,
+    token: &str,
+    secret: &str,
+) -> Result<Option<AccessPair>, AuthError> {
     let Some(parsed) = pair::parse(token, secret) else {
         return Ok(None);
     };
     let now = ctx.now();
     let Some(record) = ctx
         .store
-        .get_pair(PairId(parsed.id))?
+        .get_pair(PairId(parsed.id))
+        .await?
         .filter(|p| parsed.matches(&p.secret_hash) && now < p.expires_at)
     else {
         return Ok(None);
     };
-    if ctx.store.get_client(record.client_id)?.is_none() {
+    if ctx.store.get_client(record.client_id).await?.is_none() {
         return Ok(None);
     }
     Ok(Some(record))
 }
 
 /// A refresh token that is unspent, unexpired, and of a live session.
-pub fn refresh_token(ctx: &Context, text: &str) -> Result<Option<RefreshTokenRecord>, AuthError> {
+pub async fn refresh_token(
+    ctx: &Context,
+    text: &str,
+) -> Result<Option<RefreshTokenRecord>, AuthError> {
     let Some(parsed) = refresh::parse(text) else {
         return Ok(None);
     };
     let now = ctx.now();
     let Some(record) = ctx
         .store
-        .get_refresh_token(parsed.id)?
+        .get_refresh_token(parsed.id)
+        .await?
         .filter(|r| parsed.matches(&r.hash))
     else {
         return Ok(None);
     };
     if record.spent_at.is_some()
         || record.expires_at <= now
-        || !session_live(ctx, record.session, now)?
+        || !session_live(ctx, record.session, now).await?
     {
         return Ok(None);
     }

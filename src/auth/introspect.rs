@@ -2,7 +2,7 @@
 
 use super::credentials::{self, Credential};
 use super::login::end_session;
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use crate::domain::{AppId, ClientId, KeyId, PairId};
 use crate::tokens::secret::SecretKind;
 use crate::tokens::{api_key, device, pair, refresh, secret};
@@ -10,7 +10,7 @@ use crate::tokens::{api_key, device, pair, refresh, secret};
 /// Says whether `token` is live and what it is. Anything not live — unknown, malformed,
 /// expired, revoked, of a user now disabled, half of a pair — is `None` (inactive).
 /// `access_secret` completes an AccessToken; `username` names the user of a preamble token.
-pub fn introspect(
+pub async fn introspect(
     ctx: &Context,
     token: &str,
     access_secret: Option<&str>,
@@ -21,28 +21,32 @@ pub fn introspect(
         let Some(userid) = username else {
             return Ok(None);
         };
-        return Ok(match super::preamble::user_for(ctx, userid, token)? {
-            Some(user) => {
-                super::preamble::verify(ctx, user.userid.as_str(), token).map(|(start, exp)| {
-                    Credential::Preamble {
-                        userid: user.userid.as_str().to_string(),
-                        start,
-                        exp,
-                    }
-                })
-            }
+        return Ok(match super::preamble::user_for(ctx, userid, token).await? {
+            Some(user) => super::preamble::verify(ctx, user.userid.as_str(), token)
+                .await
+                .map(|(start, exp)| Credential::Preamble {
+                    userid: user.userid.as_str().to_string(),
+                    start,
+                    exp,
+                }),
             None => None,
         });
     }
     match SecretKind::of(token) {
         Some(SecretKind::RefreshToken) => {
-            return Ok(credentials::refresh_token(ctx, token)?.map(Credential::Refresh))
+            return Ok(credentials::refresh_token(ctx, token)
+                .await?
+                .map(Credential::Refresh))
         }
         Some(SecretKind::ApiKey) => {
-            return Ok(credentials::api_key(ctx, token)?.map(Credential::ApiKey))
+            return Ok(credentials::api_key(ctx, token)
+                .await?
+                .map(Credential::ApiKey))
         }
         Some(SecretKind::DeviceToken) => {
-            return Ok(credentials::device_token(ctx, token)?.map(Credential::Device))
+            return Ok(credentials::device_token(ctx, token)
+                .await?
+                .map(Credential::Device))
         }
         // An AccessSecret alone, or a client secret, is not a token anyone may present.
         Some(SecretKind::AccessSecret | SecretKind::ClientSecret) => return Ok(None),
@@ -50,11 +54,13 @@ pub fn introspect(
     }
     if pair::parse_access_token(token).is_some() {
         return match access_secret {
-            Some(secret) => Ok(credentials::pair(ctx, token, secret)?.map(Credential::Pair)),
+            Some(secret) => Ok(credentials::pair(ctx, token, secret)
+                .await?
+                .map(Credential::Pair)),
             None => Ok(None),
         };
     }
-    credentials::jwt(ctx, token)
+    credentials::jwt(ctx, token).await
 }
 
 /// Whose tokens a revocation may touch.
@@ -81,7 +87,7 @@ impl RevokeScope {
 /// by either half; a JWT or preamble token is remembered as revoked until it expires.
 pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<(), AuthError> {
     let token = token.trim();
-    let store = ctx.store.clone();
+    let store = &*ctx.store;
     if super::preamble::is_token(&ctx.config(), token) {
         if scope == RevokeScope::Any {
             super::preamble::revoke(ctx, token).await?;
@@ -93,7 +99,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             let Some(parsed) = refresh::parse(token) else {
                 return Ok(());
             };
-            if let Some(record) = store.get_refresh_token(parsed.id)? {
+            if let Some(record) = store.get_refresh_token(parsed.id).await? {
                 if parsed.matches(&record.hash) {
                     end_session(ctx, record.session).await?;
                 }
@@ -107,12 +113,13 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             // the presented one is. A delete is not version-checked: a revocation of the
             // current secret that meets a concurrent refresh ends the key all the same, the
             // safe side to err on.
-            super::edit::edit(move || {
-                let Some(mut key) = store.get_api_key(KeyId(parsed.id))? else {
+            let parsed = &parsed;
+            super::edit::edit(|| async move {
+                let Some(mut key) = store.get_api_key(KeyId(parsed.id)).await? else {
                     return Ok(());
                 };
                 if parsed.matches(&key.hash) {
-                    store.delete_api_key(key.id)?;
+                    store.delete_api_key(key.id).await?;
                 } else if key
                     .previous
                     .as_ref()
@@ -120,7 +127,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                 {
                     // The old secret of a refreshed key: end its grace, keep the key.
                     key.previous = None;
-                    store.update_api_key(&key)?;
+                    store.update_api_key(&key).await?;
                 }
                 Ok(())
             })
@@ -130,8 +137,9 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             let Some(parsed) = device::parse(token) else {
                 return Ok(());
             };
-            super::edit::edit(move || {
-                let Some(mut app) = store.get_app(AppId(parsed.id))? else {
+            let parsed = &parsed;
+            super::edit::edit(|| async move {
+                let Some(mut app) = store.get_app(AppId(parsed.id)).await? else {
                     return Ok(());
                 };
                 if app
@@ -140,7 +148,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                     .is_some_and(|d| parsed.matches(&d.hash))
                 {
                     app.device_token = None;
-                    store.update_app(&app)?;
+                    store.update_app(&app).await?;
                 }
                 Ok(())
             })
@@ -152,24 +160,26 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
             };
             let id = PairId(parsed.id);
             if store
-                .get_pair(id)?
+                .get_pair(id)
+                .await?
                 .is_some_and(|p| parsed.matches(&p.secret_hash) && scope.allows(p.client_id))
             {
-                blocking(move || store.delete_pair(id)).await?;
+                store.delete_pair(id).await?;
             }
         }
         Some(_) => {}
         None => {
             if let Some(id) = pair::parse_access_token(token) {
                 if store
-                    .get_pair(id)?
+                    .get_pair(id)
+                    .await?
                     .is_some_and(|p| scope.allows(p.client_id))
                 {
-                    blocking(move || store.delete_pair(id)).await?;
+                    store.delete_pair(id).await?;
                 }
                 return Ok(());
             }
-            let (jti, expires_at) = match credentials::jwt(ctx, token)? {
+            let (jti, expires_at) = match credentials::jwt(ctx, token).await? {
                 Some(Credential::Claims(c)) if scope == RevokeScope::Any => {
                     (c.jti.clone(), c.expires_at())
                 }
@@ -180,7 +190,7 @@ pub async fn revoke(ctx: &Context, token: &str, scope: RevokeScope) -> Result<()
                 }
                 _ => return Ok(()),
             };
-            blocking(move || store.revoke_token_id(&jti, expires_at)).await?;
+            store.revoke_token_id(&jti, expires_at).await?;
         }
     }
     Ok(())

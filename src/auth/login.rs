@@ -1,7 +1,7 @@
 //! Login, refresh and logout (SPEC §3): sessions, refresh rotation with reuse detection, and
 //! the claims tokens they hand out.
 
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use crate::crypto::SecretString;
 use crate::domain::{NewUser, Session, SessionId, User, UserId};
 use crate::storage::Rotation;
@@ -58,9 +58,7 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthEr
         revoked_at: None,
     };
     let (refresh_token, record) = refresh::mint(&session, now, config.runtime.lifetimes.refresh);
-    let store = ctx.store.clone();
-    let stored = session.clone();
-    blocking(move || store.create_session(&stored, &record)).await?;
+    ctx.store.create_session(&session, &record).await?;
     ctx.stats.login(now);
     grant(ctx, user, session, refresh_token, now)
 }
@@ -102,11 +100,12 @@ async fn check_secret(
     // With preamble tokens on, a password that starts with the preamble is a token and is
     // never tried as a password (SPEC §5).
     if super::preamble::is_token(&ctx.config(), password.expose()) {
-        return super::preamble::user_for(ctx, userid, password.expose())?
+        return super::preamble::user_for(ctx, userid, password.expose())
+            .await?
             .ok_or(AuthError::InvalidCredentials);
     }
     let user = match UserId::parse(userid) {
-        Ok(id) => ctx.store.get_user(&id)?,
+        Ok(id) => ctx.store.get_user(&id).await?,
         Err(_) => None,
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -132,8 +131,8 @@ fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
         let Ok(phc) = hasher.hash(password).await else {
             return;
         };
-        let result =
-            super::edit::edit(move || store_rehash(&*store, &userid, &verified, &phc)).await;
+        let (store, userid, verified, phc) = (&*store, &userid, &verified, &phc);
+        let result = super::edit::edit(|| store_rehash(store, userid, verified, phc)).await;
         if let Err(e) = result {
             log::warn!("rehashing a password with the current cost failed: {e}");
         }
@@ -143,16 +142,16 @@ fn rehash_if_needed(ctx: &Context, user: &User, password: SecretString) {
 /// Replaces the hash `verified` with `rehashed`, only if it is still the stored one: a
 /// password set meanwhile (an admin's reset) must not be replaced by the old password's new
 /// hash.
-fn store_rehash(
+async fn store_rehash(
     store: &dyn crate::storage::Store,
     userid: &crate::domain::UserId,
     verified: &str,
     rehashed: &str,
 ) -> Result<(), crate::storage::StoreError> {
-    match store.get_user(userid)? {
+    match store.get_user(userid).await? {
         Some(mut current) if current.password_hash == verified => {
             current.password_hash = rehashed.to_string();
-            store.update_user(&current)
+            store.update_user(&current).await
         }
         _ => Ok(()),
     }
@@ -161,26 +160,29 @@ fn store_rehash(
 /// Exchanges a refresh token for a new one and a new claims token (SPEC §3).
 pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, AuthError> {
     // Taken first: if another exchange of this token commits after this point, the two raced.
-    let ticket = ctx.store.rotation_ticket();
+    let ticket = ctx.store.rotation_ticket().await?;
     let parsed = refresh::parse(presented.expose()).ok_or(AuthError::InvalidGrant)?;
     let record = ctx
         .store
-        .get_refresh_token(parsed.id)?
+        .get_refresh_token(parsed.id)
+        .await?
         .filter(|r| parsed.matches(&r.hash))
         .ok_or(AuthError::InvalidGrant)?;
     let session = ctx
         .store
-        .get_session(record.session)?
+        .get_session(record.session)
+        .await?
         .ok_or(AuthError::InvalidGrant)?;
     let config = ctx.config();
     let now = ctx.now();
     let (next_token, next) = refresh::mint(&session, now, config.runtime.lifetimes.refresh);
-    let store = ctx.store.clone();
-    let outcome =
-        blocking(move || store.rotate_refresh_token(record.id, &next, now, ticket)).await?;
+    let outcome = ctx
+        .store
+        .rotate_refresh_token(record.id, &next, now, ticket)
+        .await?;
     match outcome {
         Rotation::Rotated(session) => {
-            let user = match ctx.store.get_user(&session.userid)? {
+            let user = match ctx.store.get_user(&session.userid).await? {
                 Some(user) if !user.disabled => user,
                 _ => {
                     end_session(ctx, session.id).await?;
@@ -208,7 +210,8 @@ pub async fn logout(ctx: &Context, by: LogoutBy) -> Result<(), AuthError> {
             let parsed = refresh::parse(text.expose()).ok_or(AuthError::InvalidGrant)?;
             let record = ctx
                 .store
-                .get_refresh_token(parsed.id)?
+                .get_refresh_token(parsed.id)
+                .await?
                 .filter(|r| parsed.matches(&r.hash))
                 .ok_or(AuthError::InvalidGrant)?;
             if record.spent_at.is_some() {
@@ -239,8 +242,7 @@ pub async fn logout(ctx: &Context, by: LogoutBy) -> Result<(), AuthError> {
 }
 
 pub(crate) async fn end_session(ctx: &Context, sid: SessionId) -> Result<(), AuthError> {
-    let (store, now) = (ctx.store.clone(), ctx.now());
-    blocking(move || store.revoke_session(sid, now)).await?;
+    ctx.store.revoke_session(sid, ctx.now()).await?;
     Ok(())
 }
 
@@ -285,17 +287,21 @@ mod tests {
     use crate::storage::sled::SledStore;
     use crate::storage::UserStore;
 
-    #[test]
-    fn a_rehash_does_not_undo_a_password_set_meanwhile() {
+    #[actix_rt::test]
+    async fn a_rehash_does_not_undo_a_password_set_meanwhile() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
         let mut user = crate::storage::contract::user("alice");
         user.password_hash = "$argon2id$v=19$m=8,t=1,p=1$old".into();
-        store.create_user(&user).expect("create");
+        store.create_user(&user).await.expect("create");
         // The admin's reset commits while the login's rehash is being computed.
-        let mut reset = store.get_user(&user.userid).expect("get").expect("exists");
+        let mut reset = store
+            .get_user(&user.userid)
+            .await
+            .expect("get")
+            .expect("exists");
         reset.password_hash = "$argon2id$v=19$m=8,t=1,p=1$new".into();
-        store.update_user(&reset).expect("reset");
+        store.update_user(&reset).await.expect("reset");
 
         store_rehash(
             &store,
@@ -303,18 +309,23 @@ mod tests {
             &user.password_hash,
             "$argon2id$old-rehashed",
         )
+        .await
         .expect("rehash");
 
-        let stored = store.get_user(&user.userid).expect("get").expect("exists");
+        let stored = store
+            .get_user(&user.userid)
+            .await
+            .expect("get")
+            .expect("exists");
         assert_eq!(stored.password_hash, "$argon2id$v=19$m=8,t=1,p=1$new");
     }
 
-    #[test]
-    fn a_rehash_replaces_the_hash_it_verified() {
+    #[actix_rt::test]
+    async fn a_rehash_replaces_the_hash_it_verified() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
         let user = crate::storage::contract::user("alice");
-        store.create_user(&user).expect("create");
+        store.create_user(&user).await.expect("create");
 
         store_rehash(
             &store,
@@ -322,9 +333,14 @@ mod tests {
             &user.password_hash,
             "$argon2id$rehashed",
         )
+        .await
         .expect("rehash");
 
-        let stored = store.get_user(&user.userid).expect("get").expect("exists");
+        let stored = store
+            .get_user(&user.userid)
+            .await
+            .expect("get")
+            .expect("exists");
         assert_eq!(stored.password_hash, "$argon2id$rehashed");
     }
 }

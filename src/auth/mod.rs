@@ -15,7 +15,6 @@ pub mod introspect;
 pub mod login;
 pub mod preamble;
 pub mod reload;
-pub mod request;
 pub mod signing;
 pub mod stats;
 #[cfg(test)]
@@ -168,17 +167,6 @@ impl From<HashError> for AuthError {
             failed => AuthError::Hash(failed),
         }
     }
-}
-
-/// Runs a durable store mutation on the blocking pool: a flush takes milliseconds, and the
-/// HTTP workers must not wait on the disk. What the job logs carries the request id.
-pub(crate) async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, AuthError> {
-    request::spawn_blocking_with_id(job)
-        .await
-        .map_err(AuthError::Task)?
-        .map_err(AuthError::from)
 }
 
 /// A number of seconds from the configuration as a duration.

@@ -22,7 +22,7 @@ pub fn is_token(config: &Config, password: &str) -> bool {
 }
 
 /// The start and expiry of a valid token for `userid`, if it is one.
-pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
+pub async fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
     let config = ctx.config();
     if !is_token(&config, token) {
         return None;
@@ -33,6 +33,7 @@ pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
     if ctx
         .store
         .is_token_id_revoked(&preamble::revocation_id(token))
+        .await
         .unwrap_or(true)
     {
         return None;
@@ -49,13 +50,13 @@ pub fn verify(ctx: &Context, userid: &str, token: &str) -> Option<(u32, u32)> {
 
 /// A user logged in by a preamble token: the token is valid for the userid, and the user
 /// exists and is enabled.
-pub fn user_for(ctx: &Context, userid: &str, token: &str) -> Result<Option<User>, AuthError> {
+pub async fn user_for(ctx: &Context, userid: &str, token: &str) -> Result<Option<User>, AuthError> {
     let Ok(id) = UserId::parse(userid) else {
         return Ok(None);
     };
     // Look the user up whatever the token, so a bad token and an unknown user cost the same.
-    let user = ctx.store.get_user(&id)?;
-    let valid = verify(ctx, userid, token).is_some();
+    let user = ctx.store.get_user(&id).await?;
+    let valid = verify(ctx, userid, token).await.is_some();
     Ok(user.filter(|u| valid && !u.disabled))
 }
 
@@ -71,14 +72,17 @@ pub async fn revoke(ctx: &Context, token: &str) -> Result<(), AuthError> {
     if until <= ctx.now() {
         return Ok(());
     }
-    let (store, id) = (ctx.store.clone(), preamble::revocation_id(token));
-    super::blocking(move || store.revoke_token_id(&id, until)).await
+    let id = preamble::revocation_id(token);
+    Ok(ctx.store.revoke_token_id(&id, until).await?)
 }
 
 /// Mints a token for an existing user: `start = now`, `exp = now + token_life_in_minutes`.
-pub fn mint(ctx: &Context, userid: &UserId) -> Result<(String, u32), AuthError> {
+pub async fn mint(ctx: &Context, userid: &UserId) -> Result<(String, u32), AuthError> {
     let config = ctx.config();
-    ctx.store.get_user(userid)?.ok_or(AuthError::NotFound)?;
+    ctx.store
+        .get_user(userid)
+        .await?
+        .ok_or(AuthError::NotFound)?;
     mint_for(
         &config,
         &token_uuid(ctx, &config),

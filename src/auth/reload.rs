@@ -84,10 +84,10 @@ mod tests {
     use std::sync::Arc;
 
     /// A context whose config was loaded from `file`, with its store in `data_dir`.
-    fn context(file: &Path, data_dir: &Path) -> Context {
+    async fn context(file: &Path, data_dir: &Path) -> Context {
         let (config, _) = config::load(file).unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(data_dir).unwrap());
-        crate::auth::testing::with_config(store, config)
+        crate::auth::testing::with_config(store, config).await
     }
 
     fn toml_config(data_dir: &Path, extra: &str) -> String {
@@ -99,13 +99,13 @@ mod tests {
 
     use crate::fs::files_under as tree;
 
-    #[test]
-    fn a_reload_naming_a_new_data_dir_with_a_crypt_value_writes_nothing() {
+    #[actix_rt::test]
+    async fn a_reload_naming_a_new_data_dir_with_a_crypt_value_writes_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let file = tmp.path().join("tessera.toml");
         std::fs::write(&file, toml_config(&data_dir, "")).unwrap();
-        let ctx = context(&file, &data_dir);
+        let ctx = context(&file, &data_dir).await;
         let (master, _) = secretbox::load_master_key(&data_dir, None).unwrap();
         let secret = secretbox::encrypt_config_value(&master, "hunter2");
 
@@ -128,13 +128,13 @@ mod tests {
         assert_eq!(ctx.config().server.data_dir, data_dir, "nothing changed");
     }
 
-    #[test]
-    fn a_reload_puts_the_parsed_values_and_the_cors_policy_in_force() {
+    #[actix_rt::test]
+    async fn a_reload_puts_the_parsed_values_and_the_cors_policy_in_force() {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let file = tmp.path().join("tessera.toml");
         std::fs::write(&file, toml_config(&data_dir, "")).unwrap();
-        let ctx = context(&file, &data_dir);
+        let ctx = context(&file, &data_dir).await;
         let cors = ctx.cors.clone();
         assert!(!cors.current().enabled);
 

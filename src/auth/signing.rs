@@ -6,8 +6,8 @@ use crate::crypto::secretbox::{self, MasterKey};
 use crate::domain::StoredSigningKey;
 
 /// The stored keys, newest first.
-pub fn list(ctx: &Context) -> Result<Vec<StoredSigningKey>, AuthError> {
-    let mut keys = ctx.store.signing_keys()?;
+pub async fn list(ctx: &Context) -> Result<Vec<StoredSigningKey>, AuthError> {
+    let mut keys = ctx.store.signing_keys().await?;
     keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
     Ok(keys)
 }
@@ -51,32 +51,34 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
     let _one_at_a_time = ctx.rotation.lock().await;
     let alg = ctx.config().tokens.signing_alg;
     let now = ctx.now();
-    let (store, keys, master) = (ctx.store.clone(), ctx.keys.clone(), ctx.master.clone());
-    super::request::spawn_blocking_with_id(move || -> Result<StoredSigningKey, AuthError> {
-        let mut all = store.signing_keys()?;
-        let mut changed = Vec::new();
-        for key in all.iter_mut().filter(|k| k.active) {
-            key.active = false;
-            key.retired_at = Some(now);
-            changed.push(key.clone());
-        }
+    let master = ctx.master.clone();
+    // Key generation takes a while (RSA most of all): on the blocking pool.
+    let (new, sealed) = crate::request::spawn_blocking_with_id(move || {
         let new = jwt::generate(alg, now)?;
         let sealed = seal(&master, new.clone());
-        changed.push(sealed.clone());
-        store.save_signing_keys(&changed)?;
-        all.push(sealed);
-        let plain = all
-            .iter()
-            .map(|k| open(&master, k))
-            .collect::<Result<Vec<_>, _>>()?;
-        keys.replace(&plain)?;
-        log::info!(
-            "rotated signing keys: {} ({}) is now active",
-            new.kid,
-            new.alg
-        );
-        Ok(new)
+        Ok::<_, AuthError>((new, sealed))
     })
     .await
-    .map_err(AuthError::Task)?
+    .map_err(AuthError::Task)??;
+    let mut all = ctx.store.signing_keys().await?;
+    let mut changed = Vec::new();
+    for key in all.iter_mut().filter(|k| k.active) {
+        key.active = false;
+        key.retired_at = Some(now);
+        changed.push(key.clone());
+    }
+    changed.push(sealed.clone());
+    ctx.store.save_signing_keys(&changed).await?;
+    all.push(sealed);
+    let plain = all
+        .iter()
+        .map(|k| open(&ctx.master, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.keys.replace(&plain)?;
+    log::info!(
+        "rotated signing keys: {} ({}) is now active",
+        new.kid,
+        new.alg
+    );
+    Ok(new)
 }

@@ -1,7 +1,7 @@
 //! The statistics service (SPEC §6): the store's counts, and logins and failed credential
 //! checks in the last hour, kept in one-minute buckets.
 
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -15,20 +15,15 @@ pub struct Statistics {
     pub last_hour: LastHour,
 }
 
-/// Counts what the store holds. The counts scan (sled's `len` walks a tree; live sessions are
-/// decoded one by one), so they run on the blocking pool: the intranet listener's workers go on
-/// answering introspection and admin calls meanwhile.
+/// Counts what the store holds. The counts may scan (sled's `len` walks a tree; live sessions
+/// are decoded one by one); the store runs them off the HTTP workers, so the intranet
+/// listener goes on answering introspection and admin calls meanwhile.
 pub async fn statistics(ctx: &Context) -> Result<Statistics, AuthError> {
-    let (store, now) = (ctx.store.clone(), ctx.now());
-    let (users, applications, api_keys, live_sessions) = blocking(move || {
-        Ok((
-            store.count_users()?,
-            store.count_apps()?,
-            store.count_api_keys()?,
-            store.count_live_sessions(now)?,
-        ))
-    })
-    .await?;
+    let (store, now) = (&ctx.store, ctx.now());
+    let users = store.count_users().await?;
+    let applications = store.count_apps().await?;
+    let api_keys = store.count_api_keys().await?;
+    let live_sessions = store.count_live_sessions(now).await?;
     Ok(Statistics {
         users,
         applications,
@@ -121,13 +116,13 @@ mod tests {
         let store = Arc::new(SledStore::open(dir.path()).expect("open"));
         let (started, counting) = tokio::sync::oneshot::channel::<()>();
         let (release, released) = std::sync::mpsc::channel::<()>();
-        store.set_hook(Point::BeforeCount, move |_| {
+        store.engine().set_hook(Point::BeforeCount, move |_| {
             let _ = started.send(());
             released
                 .recv_timeout(std::time::Duration::from_secs(20))
                 .expect("the worker stayed free to answer while the store counted");
         });
-        let ctx = Arc::new(crate::auth::testing::context(store));
+        let ctx = Arc::new(crate::auth::testing::context(store).await);
 
         let asked = actix_rt::spawn({
             let ctx = ctx.clone();

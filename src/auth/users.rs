@@ -1,7 +1,7 @@
 //! Creating directory users: validation at the edge, argon2id hashing, durable storage.
 
 use super::edit::edit;
-use super::{blocking, AuthError, Context};
+use super::{AuthError, Context};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::SecretString;
 use crate::domain::{Email, NewUser, Role, User, UserId};
@@ -29,7 +29,7 @@ fn build(new: NewUser, password_hash: String, now: OffsetDateTime) -> User {
 /// Creates a user; `Conflict` if the userid is taken. The password is hashed off the workers.
 pub async fn create_user(ctx: &Context, new: NewUser) -> Result<User, AuthError> {
     NewUser::check_password(&new.password, ctx.config().passwords.min_length)?;
-    if ctx.store.get_user(&new.userid)?.is_some() {
+    if ctx.store.get_user(&new.userid).await?.is_some() {
         return Err(AuthError::Conflict);
     }
     let phc = ctx
@@ -37,13 +37,12 @@ pub async fn create_user(ctx: &Context, new: NewUser) -> Result<User, AuthError>
         .hash(SecretString::new(new.password.clone()))
         .await?;
     let user = build(new, phc, ctx.now());
-    let (store, stored) = (ctx.store.clone(), user.clone());
-    blocking(move || store.create_user(&stored)).await?;
+    ctx.store.create_user(&user).await?;
     Ok(user)
 }
 
-/// The same for the command line and the bootstrap, where no runtime is serving requests.
-pub fn create_user_blocking(
+/// The same for the command line and the bootstrap, with a store and hasher of their own.
+pub async fn create_user_in(
     store: &dyn Store,
     hasher: &PasswordHasher,
     min_length: usize,
@@ -51,9 +50,9 @@ pub fn create_user_blocking(
     now: OffsetDateTime,
 ) -> Result<User, AuthError> {
     NewUser::check_password(&new.password, min_length)?;
-    let phc = hasher.hash_blocking(&SecretString::new(new.password.clone()))?;
+    let phc = hasher.hash(SecretString::new(new.password.clone())).await?;
     let user = build(new, phc, now);
-    store.create_user(&user)?;
+    store.create_user(&user).await?;
     Ok(user)
 }
 
@@ -69,18 +68,18 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
-pub fn get_user(ctx: &Context, userid: &UserId) -> Result<User, AuthError> {
-    ctx.store.get_user(userid)?.ok_or(AuthError::NotFound)
+pub async fn get_user(ctx: &Context, userid: &UserId) -> Result<User, AuthError> {
+    ctx.store.get_user(userid).await?.ok_or(AuthError::NotFound)
 }
 
 /// A page of users in userid order, and the userid to continue after if there may be more.
-pub fn list_users(
+pub async fn list_users(
     ctx: &Context,
     after: Option<&UserId>,
     limit: usize,
 ) -> Result<(Vec<User>, Option<UserId>), AuthError> {
     // One more than asked tells whether another page exists.
-    let mut users = ctx.store.list_users(after, limit + 1)?;
+    let mut users = ctx.store.list_users(after, limit + 1).await?;
     let next = if users.len() > limit {
         users.truncate(limit);
         users.last().map(|u| u.userid.clone())
@@ -98,7 +97,7 @@ pub async fn update_user(
     patch: UserPatch,
 ) -> Result<User, AuthError> {
     // An unknown user is 404 before its fields are judged; an invalid field changes nothing.
-    get_user(ctx, userid)?;
+    get_user(ctx, userid).await?;
     let patch = UserPatch {
         firstname: patch
             .firstname
@@ -118,17 +117,17 @@ pub async fn update_user(
             .transpose()?,
         ..patch
     };
-    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
-    edit(move || {
-        let mut user = store.get_user(&userid)?.ok_or(StoreError::NotFound)?;
+    let (store, patch, now) = (&*ctx.store, &patch, ctx.now());
+    edit(|| async move {
+        let mut user = store.get_user(userid).await?.ok_or(StoreError::NotFound)?;
         patch.apply(&mut user);
         user.updated_at = now;
-        store.update_user(&user)?;
+        store.update_user(&user).await?;
         user.version += 1;
         // Whenever the result is disabled, not only on the change: a PATCH retried after a 503
         // that stored the flag but not the revocations still ends the sessions.
         if user.disabled {
-            store.revoke_user_sessions(&user.userid, now)?;
+            store.revoke_user_sessions(&user.userid, now).await?;
         }
         Ok(user)
     })
@@ -168,15 +167,15 @@ pub async fn set_password(
     password: SecretString,
 ) -> Result<(), AuthError> {
     NewUser::check_password(password.expose(), ctx.config().passwords.min_length)?;
-    get_user(ctx, userid)?;
+    get_user(ctx, userid).await?;
     let phc = ctx.hasher.hash(password).await?;
-    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
-    edit(move || {
-        let mut user = store.get_user(&userid)?.ok_or(StoreError::NotFound)?;
-        user.password_hash.clone_from(&phc);
+    let (store, phc, now) = (&*ctx.store, &phc, ctx.now());
+    edit(|| async move {
+        let mut user = store.get_user(userid).await?.ok_or(StoreError::NotFound)?;
+        user.password_hash.clone_from(phc);
         user.updated_at = now;
-        store.update_user(&user)?;
-        store.revoke_user_sessions(&userid, now)?;
+        store.update_user(&user).await?;
+        store.revoke_user_sessions(userid, now).await?;
         Ok(())
     })
     .await
@@ -184,12 +183,9 @@ pub async fn set_password(
 
 /// Deletes a user and ends all of that user's sessions.
 pub async fn delete_user(ctx: &Context, userid: &UserId) -> Result<(), AuthError> {
-    let (store, userid, now) = (ctx.store.clone(), userid.clone(), ctx.now());
-    let existed = blocking(move || {
-        store.revoke_user_sessions(&userid, now)?;
-        store.delete_user(&userid)
-    })
-    .await?;
+    let now = ctx.now();
+    ctx.store.revoke_user_sessions(userid, now).await?;
+    let existed = ctx.store.delete_user(userid).await?;
     if existed {
         Ok(())
     } else {
@@ -209,9 +205,9 @@ mod tests {
     async fn disabling_again_ends_sessions_a_failed_attempt_left_alive() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(SledStore::open(dir.path()).expect("open"));
-        let ctx = crate::auth::testing::context(store.clone());
+        let ctx = crate::auth::testing::context(store.clone()).await;
         let alice = crate::storage::contract::user("alice");
-        store.create_user(&alice).expect("create");
+        store.create_user(&alice).await.expect("create");
         let now = ctx.now();
         let session = Session {
             id: SessionId(uuid::Uuid::new_v4()),
@@ -224,11 +220,16 @@ mod tests {
         };
         store
             .create_session(&session, &crate::storage::contract::token(&session, now))
+            .await
             .expect("session");
         // A first PATCH stored the flag, then failed (503) before ending the sessions.
-        let mut disabled = store.get_user(&alice.userid).expect("get").expect("exists");
+        let mut disabled = store
+            .get_user(&alice.userid)
+            .await
+            .expect("get")
+            .expect("exists");
         disabled.disabled = true;
-        store.update_user(&disabled).expect("disable");
+        store.update_user(&disabled).await.expect("disable");
 
         let patch = UserPatch {
             disabled: Some(true),
@@ -238,7 +239,11 @@ mod tests {
             .await
             .expect("retry");
 
-        let after = store.get_session(session.id).expect("get").expect("exists");
+        let after = store
+            .get_session(session.id)
+            .await
+            .expect("get")
+            .expect("exists");
         assert!(after.revoked_at.is_some(), "the retry ended the session");
     }
 }

@@ -8,23 +8,23 @@ use crate::crypto::SecretString;
 use crate::storage::Store;
 use anyhow::{anyhow, bail, Context as _};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    super::open_stopped_store(config, ": back it up with GET /api/v1/admin/backup")
+async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    super::open_stopped_store(config, ": back it up with GET /api/v1/admin/backup").await
 }
 
 /// Writes a snapshot of the data dir to FILE (`-` for standard output), mode 0600. An existing
 /// FILE is never overwritten: the snapshot goes to a new file renamed into place.
-pub fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
+pub async fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
-    let store = open(&config)?;
+    let store = open(&config).await?;
     if file == Path::new("-") {
-        let stdout = std::io::stdout();
-        let mut out = BufWriter::new(stdout.lock());
-        let count = store.export(&mut out)?;
+        let count = store
+            .export(Box::new(BufWriter::new(std::io::stdout())))
+            .await?;
         eprintln!("tessera: wrote {count} records");
         return Ok(());
     }
@@ -39,13 +39,14 @@ pub fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let handle = options
         .open(&partial)
         .with_context(|| partial.display().to_string())?;
-    let mut out = BufWriter::new(handle);
-    let result = (|| -> anyhow::Result<u64> {
-        let count = store.export(&mut out)?;
-        out.flush()?;
-        out.get_ref().sync_all()?;
-        Ok(count)
-    })();
+    let result = async {
+        // The store flushes the writer; the clone of the handle syncs what reached the file.
+        let synced = handle.try_clone()?;
+        let count = store.export(Box::new(BufWriter::new(handle))).await?;
+        synced.sync_all()?;
+        Ok::<_, anyhow::Error>(count)
+    }
+    .await;
     match result {
         Ok(count) => {
             std::fs::rename(&partial, file).with_context(|| file.display().to_string())?;
@@ -95,7 +96,7 @@ fn master_key(config: &Config) -> anyhow::Result<secretbox::MasterKey> {
 /// Loads FILE into an empty data dir. The records go into a scratch store inside the data dir,
 /// which is moved into place only once the whole file has loaded and its signing keys open with
 /// the master key; anything else leaves the data dir as it was.
-pub fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
+pub async fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let dir = config.server.data_dir.clone();
     if !is_empty_for_restore(&dir)? {
@@ -108,17 +109,18 @@ pub fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let input = File::open(file).with_context(|| file.display().to_string())?;
     let scratch = dir.join(".restore");
     let _ = std::fs::remove_dir_all(&scratch);
-    let result = (|| -> anyhow::Result<u64> {
+    let result = async {
         // sled: the scratch store is a data dir of its own, renamed into place below.
         let mut at_scratch = config.clone();
         at_scratch.server.data_dir = scratch.clone();
-        let store = open(&at_scratch)?;
-        let count = store.import(&mut BufReader::new(input))?;
-        for key in store.signing_keys()? {
+        let store = open(&at_scratch).await?;
+        let count = store.import(Box::new(BufReader::new(input))).await?;
+        for key in store.signing_keys().await? {
             signing::open(&master, &key)?;
         }
-        Ok(count)
-    })();
+        Ok::<_, anyhow::Error>(count)
+    }
+    .await;
     match result {
         Ok(count) => {
             std::fs::rename(scratch.join("store"), dir.join("store"))

@@ -8,12 +8,12 @@ use crate::storage::Store;
 use anyhow::{bail, Context as _};
 use std::path::Path;
 
-pub fn run(config_path: &Path) -> anyhow::Result<()> {
+pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let dir = &config.server.data_dir;
-    let store = super::open_stopped_store(&config, "; stop it first")?;
-    let mut problems = store.check()?;
-    problems.extend(signing_key_problems(&*store, &config)?);
+    let store = super::open_stopped_store(&config, "; stop it first").await?;
+    let mut problems = store.check().await?;
+    problems.extend(signing_key_problems(&*store, &config).await?);
     if problems.is_empty() {
         println!("{}: consistent", dir.display());
         return Ok(());
@@ -27,8 +27,11 @@ pub fn run(config_path: &Path) -> anyhow::Result<()> {
 /// Whether the signing keys open with the master key the server would use, parse, and make a
 /// ring with one active key: a server that could not do this would refuse to start. The
 /// opening is the start's own (auth::bootstrap); nothing is written, nor a master key created.
-fn signing_key_problems(store: &dyn Store, config: &config::Config) -> anyhow::Result<Vec<String>> {
-    let keys = store.signing_keys()?;
+async fn signing_key_problems(
+    store: &dyn Store,
+    config: &config::Config,
+) -> anyhow::Result<Vec<String>> {
+    let keys = store.signing_keys().await?;
     if keys.is_empty() {
         return Ok(Vec::new());
     }

@@ -10,7 +10,7 @@ mod user;
 
 use crate::config::Config;
 use crate::storage::{Store, StoreError};
-use anyhow::anyhow;
+use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -96,11 +96,13 @@ pub fn run() -> ExitCode {
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Encrypt { secret } => encrypt::run(&cli.config, &secret),
-        Command::Backup { file } => backup::backup(&cli.config, &file),
-        Command::Check => check::run(&cli.config),
-        Command::Restore { file } => backup::restore(&cli.config, &file),
+        Command::Backup { file } => offline(backup::backup(&cli.config, &file)),
+        Command::Check => offline(check::run(&cli.config)),
+        Command::Restore { file } => offline(backup::restore(&cli.config, &file)),
         Command::Serve => serve::run(&cli.config),
-        Command::Token(TokenCommand::Preamble { user }) => token::preamble(&cli.config, &user),
+        Command::Token(TokenCommand::Preamble { user }) => {
+            offline(token::preamble(&cli.config, &user))
+        }
         Command::User(UserCommand::Add {
             userid,
             roles,
@@ -108,7 +110,7 @@ pub fn run() -> ExitCode {
             firstname,
             lastname,
             password_stdin,
-        }) => user::add(
+        }) => offline(user::add(
             &cli.config,
             user::AddUser {
                 userid,
@@ -118,9 +120,19 @@ pub fn run() -> ExitCode {
                 lastname,
                 password_stdin,
             },
-        ),
+        )),
     };
     finish(result)
+}
+
+/// Runs a command that works on the store without serving: on a runtime of its own, which
+/// the store's async calls (and its blocking jobs) need.
+fn offline(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(command)
 }
 
 /// Prints a failure with its whole cause chain, each cause once, and says how the run went.
@@ -137,9 +149,9 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 /// Opens the store of a stopped server, as the configuration names it. sled lets one process
 /// hold a data dir (STYLE, note on sled): when a running server does, the error says so, and
 /// `held` what to do instead.
-fn open_stopped_store(config: &Config, held: &str) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_stopped_store(config: &Config, held: &str) -> anyhow::Result<Arc<dyn Store>> {
     let dir = &config.server.data_dir;
-    crate::storage::open(config).map_err(|e| match e {
+    crate::storage::open(config).await.map_err(|e| match e {
         StoreError::Locked => anyhow!(
             "the data dir {} is held by a running tessera server{held}",
             dir.display()
@@ -171,7 +183,7 @@ fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> s
         record.level(),
         record.target()
     )?;
-    if let Some(id) = crate::auth::request::current() {
+    if let Some(id) = crate::request::current() {
         write!(buf, "request {id}: ")?;
     }
     writeln!(buf, "{}", record.args())

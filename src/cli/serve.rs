@@ -19,7 +19,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<()> {
     }
     let system = actix_rt::System::new();
     system.block_on(async move {
-        let app = Application::build(config, Arc::new(SystemClock))?;
+        let app = Application::build(config, Arc::new(SystemClock)).await?;
         let scheme = if app.context().config().tls.enable_ssl {
             "https"
         } else {

@@ -8,7 +8,7 @@ use crate::domain::UserId;
 use anyhow::{anyhow, Context as _};
 use std::path::Path;
 
-pub fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
+pub async fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let userid = UserId::parse(userid)?;
     // Parsed once, as a start parses it: a token_uuid that is not a UUID is refused.
@@ -24,12 +24,14 @@ pub fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
                 &config,
                 ": set preamble.token_uuid in the config, or mint through POST \
                  /api/v1/tokens/preamble",
-            )?;
-            if store.get_user(&userid)?.is_none() {
+            )
+            .await?;
+            if store.get_user(&userid).await?.is_none() {
                 return Err(anyhow!("no user {userid}"));
             }
             let stored = store
-                .get_meta(PREAMBLE_TOKEN_UUID)?
+                .get_meta(PREAMBLE_TOKEN_UUID)
+                .await?
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| uuid::Uuid::try_parse(&s).ok());
             stored

@@ -1,6 +1,6 @@
 //! `tessera user add`: create a directory user in the data dir of a stopped server.
 
-use crate::auth::users::create_user_blocking;
+use crate::auth::users::create_user_in;
 use crate::auth::AuthError;
 use crate::clock::{Clock, SystemClock};
 use crate::config;
@@ -19,7 +19,7 @@ pub struct AddUser {
     pub password_stdin: bool,
 }
 
-pub fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
+pub async fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
@@ -45,15 +45,16 @@ pub fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
         provider: None,
         domain: None,
     };
-    let store = super::open_stopped_store(&config, "; stop it first")?;
+    let store = super::open_stopped_store(&config, "; stop it first").await?;
     let hasher = PasswordHasher::new(&config.passwords)?;
-    let user = create_user_blocking(
+    let user = create_user_in(
         &*store,
         &hasher,
         config.passwords.min_length,
         new,
         SystemClock.now(),
     )
+    .await
     .map_err(|e| match e {
         AuthError::Conflict => anyhow!("user {} already exists", args.userid),
         other => other.into(),

@@ -23,19 +23,23 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 pub async fn check(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ctx = context(&req)?;
     let credential = if let Some(key) = header(&req, API_KEY_HEADER) {
-        credentials::api_key(&ctx, key)?.map(Credential::ApiKey)
+        credentials::api_key(&ctx, key)
+            .await?
+            .map(Credential::ApiKey)
     } else if let Some(token) = header(&req, DEVICE_HEADER) {
-        credentials::device_token(&ctx, token)?.map(Credential::Device)
+        credentials::device_token(&ctx, token)
+            .await?
+            .map(Credential::Device)
     } else if header(&req, "accesstoken").is_some() || header(&req, "accesssecret").is_some() {
         match (header(&req, "accesstoken"), header(&req, "accesssecret")) {
-            (Some(token), Some(secret)) => {
-                credentials::pair(&ctx, token, secret)?.map(Credential::Pair)
-            }
+            (Some(token), Some(secret)) => credentials::pair(&ctx, token, secret)
+                .await?
+                .map(Credential::Pair),
             // One half without the other is refused (SPEC §4).
             _ => None,
         }
     } else if let Some(jwt) = claims_header(req.headers()) {
-        credentials::jwt(&ctx, jwt.expose())?
+        credentials::jwt(&ctx, jwt.expose()).await?
     } else {
         None
     };

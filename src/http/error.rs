@@ -14,11 +14,11 @@ use std::fmt;
 
 /// The id of the request being served, set by the request-id middleware. It lives in
 /// [`crate::auth::request`] so that the use cases can carry it into their blocking jobs.
-pub use crate::auth::request::REQUEST_ID;
+pub use crate::request::REQUEST_ID;
 
 /// The id of the request being served, or "" outside a request.
 pub fn current_request_id() -> String {
-    crate::auth::request::current().unwrap_or_default()
+    crate::request::current().unwrap_or_default()
 }
 
 pub use crate::errors::chain as cause_chain;
@@ -294,7 +294,7 @@ mod tests {
 
         fn log(&self, record: &log::Record<'_>) {
             let line = (
-                crate::auth::request::current(),
+                crate::request::current(),
                 record.level(),
                 record.args().to_string(),
             );

@@ -11,7 +11,7 @@ const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 /// `GET /health`: 200 while the store answers, 503 otherwise (a load balancer's node check).
 pub async fn health(ctx: Data<Context>) -> HttpResponse {
-    match ctx.store.ping() {
+    match ctx.store.ping().await {
         Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(json!({"status": "ok"})),

@@ -124,7 +124,7 @@ pub async fn introspect(
     let token = required_token(body.token)?;
     let secret = body.access_secret.as_ref().map(SecretString::expose);
     let username = body.username.as_deref();
-    let answer = match introspect::introspect(&ctx, token.expose(), secret, username)? {
+    let answer = match introspect::introspect(&ctx, token.expose(), secret, username).await? {
         Some(credential) => describe(&credential),
         None => json!({"active": false}),
     };
@@ -172,7 +172,7 @@ fn form_decoded(text: &str) -> String {
 
 /// Authenticates the OAuth client of a request: Basic (client_secret_basic) or, for the token
 /// endpoint, form fields (client_secret_post).
-fn client_of(
+async fn client_of(
     req: &HttpRequest,
     ctx: &Context,
     form: Option<(Option<String>, Option<SecretString>)>,
@@ -186,6 +186,7 @@ fn client_of(
             &form_decoded(secret.expose()),
             address,
         )
+        .await
         .map_err(|e| match e {
             AuthError::InvalidClient => ApiError::InvalidClient { realm: Some(realm) },
             other => other.into(),
@@ -195,7 +196,7 @@ fn client_of(
     }
     match form {
         Some((Some(id), Some(secret))) => {
-            let client = clients::authenticate_from(ctx, &id, secret.expose(), address)?;
+            let client = clients::authenticate_from(ctx, &id, secret.expose(), address).await?;
             note_caller(req, &format!("client:{}", client.id));
             Ok(client)
         }
@@ -214,7 +215,7 @@ pub async fn token(
         .ok_or_else(|| oauth_error("invalid_request", "grant_type is required"))?;
     match grant_type.as_str() {
         "client_credentials" => {
-            let client = client_of(&req, &ctx, Some((body.client_id, body.client_secret)))?;
+            let client = client_of(&req, &ctx, Some((body.client_id, body.client_secret))).await?;
             let scopes = clients::granted_scopes(&client, body.scope.as_deref())?;
             let (token, claims) = clients::issue_access_token(&ctx, &client, &scopes)?;
             Ok(no_store(HttpResponse::Ok()).json(json!({
@@ -256,7 +257,7 @@ pub async fn token(
 /// authenticated by Basic.
 pub async fn access_token_pair(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ctx = context(&req)?;
-    let client = client_of(&req, &ctx, None)?;
+    let client = client_of(&req, &ctx, None).await?;
     let (token, secret) = clients::issue_pair(&ctx, &client).await?;
     debug_assert_eq!(
         pair::parse_access_token(&token).map(|id| id.0),

@@ -47,11 +47,11 @@ fn with_csrf(mut builder: HttpResponseBuilder, csrf: &str) -> HttpResponseBuilde
     no_store(builder)
 }
 
-fn current(req: &HttpRequest, ctx: &Context) -> Result<Option<(String, Current)>, ApiError> {
+async fn current(req: &HttpRequest, ctx: &Context) -> Result<Option<(String, Current)>, ApiError> {
     let Some(value) = req.cookie(COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
-    Ok(browser::current(ctx, &value)?.map(|c| (value, c)))
+    Ok(browser::current(ctx, &value).await?.map(|c| (value, c)))
 }
 
 /// `POST /api/v1/session` `{userid, password}`.
@@ -77,14 +77,14 @@ pub async fn sign_in(
 /// `GET /api/v1/session`: who the cookie belongs to, and the CSRF token again (a reloaded
 /// page has lost it). No Basic challenge: a browser would pop up a password dialog.
 pub async fn who(req: HttpRequest, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let (_, current) = current(&req, &ctx)?.ok_or(ApiError::Unauthorized)?;
+    let (_, current) = current(&req, &ctx).await?.ok_or(ApiError::Unauthorized)?;
     note_caller(&req, current.user.userid.as_str());
     Ok(with_csrf(HttpResponse::Ok(), &current.csrf).json(user_json(&current.user)))
 }
 
 /// `DELETE /api/v1/session`: a state change like any other, so it needs the CSRF token.
 pub async fn sign_out(req: HttpRequest, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let (value, current) = current(&req, &ctx)?.ok_or(ApiError::Unauthorized)?;
+    let (value, current) = current(&req, &ctx).await?.ok_or(ApiError::Unauthorized)?;
     let presented = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     if ctx.config().csrf.enable && !browser::csrf_matches(&current, presented) {
         return Err(ApiError::CsrfFailed);

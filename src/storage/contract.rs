@@ -59,53 +59,64 @@ pub(crate) fn token(session: &Session, now: OffsetDateTime) -> RefreshTokenRecor
 
 /// Runs every contract check. `open` opens the backend over the same data each time it is
 /// called; it is called again after the previous handle is dropped, to check persistence.
-pub(crate) fn run_all<S: Store>(open: impl Fn() -> S) {
-    let store = Arc::new(open());
-    users(&*store);
-    sessions_and_rotation(&*store);
-    concurrent_rotation_has_one_winner(store.clone());
-    revocation_and_meta(&*store);
-    signing_keys(&*store);
-    apps_and_keys(&*store);
-    clients_and_pairs(&*store);
+pub(crate) async fn run_all<S: Store, F: std::future::Future<Output = S>>(open: impl Fn() -> F) {
+    let store = Arc::new(open().await);
+    users(&*store).await;
+    sessions_and_rotation(&*store).await;
+    concurrent_rotation_has_one_winner(store.clone()).await;
+    revocation_and_meta(&*store).await;
+    signing_keys(&*store).await;
+    apps_and_keys(&*store).await;
+    clients_and_pairs(&*store).await;
     let kept = user("persisted");
-    store.create_user(&kept).expect("create");
+    store.create_user(&kept).await.expect("create");
     drop(store);
-    let reopened = open();
-    assert_eq!(reopened.get_user(&kept.userid).expect("get"), Some(kept));
-    reopened.ping().expect("ping");
+    let reopened = open().await;
+    assert_eq!(
+        reopened.get_user(&kept.userid).await.expect("get"),
+        Some(kept)
+    );
+    reopened.ping().await.expect("ping");
 }
 
-fn users(store: &dyn Store) {
+async fn users(store: &dyn Store) {
     let alice = user("alice");
-    store.create_user(&alice).expect("create");
+    store.create_user(&alice).await.expect("create");
     assert!(matches!(
-        store.create_user(&alice),
+        store.create_user(&alice).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        store.get_user(&alice.userid).expect("get"),
+        store.get_user(&alice.userid).await.expect("get"),
         Some(alice.clone())
     );
     assert_eq!(
         store
             .get_user(&UserId::parse("nobody").expect("valid"))
+            .await
             .expect("get"),
         None
     );
 
     let mut changed = alice.clone();
     changed.disabled = true;
-    store.update_user(&changed).expect("update");
-    let stored = store.get_user(&alice.userid).expect("get").expect("exists");
+    store.update_user(&changed).await.expect("update");
+    let stored = store
+        .get_user(&alice.userid)
+        .await
+        .expect("get")
+        .expect("exists");
     assert!(stored.disabled);
     assert_eq!(stored.version, 2, "an update stores the next version");
     // An edit made from a copy read before that update is refused, and changes nothing.
     let mut stale = alice.clone();
     stale.firstname = Some("Stale".into());
-    assert!(matches!(store.update_user(&stale), Err(StoreError::Stale)));
+    assert!(matches!(
+        store.update_user(&stale).await,
+        Err(StoreError::Stale)
+    ));
     assert_eq!(
-        store.get_user(&alice.userid).expect("get"),
+        store.get_user(&alice.userid).await.expect("get"),
         Some(stored),
         "a stale update leaves the record as it was"
     );
@@ -114,88 +125,131 @@ fn users(store: &dyn Store) {
         version: 0,
         ..user("fresh")
     };
-    store.create_user(&fresh).expect("create");
+    store.create_user(&fresh).await.expect("create");
     assert_eq!(
         store
             .get_user(&fresh.userid)
+            .await
             .expect("get")
             .map(|u| u.version),
         Some(1)
     );
-    assert!(store.delete_user(&fresh.userid).expect("delete"));
+    assert!(store.delete_user(&fresh.userid).await.expect("delete"));
     assert!(matches!(
-        store.update_user(&user("ghost")),
+        store.update_user(&user("ghost")).await,
         Err(StoreError::NotFound)
     ));
 
     for id in ["bob", "carol", "dave"] {
-        store.create_user(&user(id)).expect("create");
+        store.create_user(&user(id)).await.expect("create");
     }
-    let first = store.list_users(None, 2).expect("list");
+    let first = store.list_users(None, 2).await.expect("list");
     let names: Vec<_> = first.iter().map(|u| u.userid.as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
-    let next = store.list_users(Some(&first[1].userid), 10).expect("list");
+    let next = store
+        .list_users(Some(&first[1].userid), 10)
+        .await
+        .expect("list");
     let names: Vec<_> = next.iter().map(|u| u.userid.as_str()).collect();
     assert_eq!(names, ["carol", "dave"]);
-    assert_eq!(store.count_users().expect("count"), 4);
+    assert_eq!(store.count_users().await.expect("count"), 4);
 
     assert!(store
         .delete_user(&UserId::parse("dave").expect("valid"))
+        .await
         .expect("delete"));
     assert!(!store
         .delete_user(&UserId::parse("dave").expect("valid"))
+        .await
         .expect("delete"));
-    assert_eq!(store.count_users().expect("count"), 3);
+    assert_eq!(store.count_users().await.expect("count"), 3);
 }
 
-fn sessions_and_rotation(store: &dyn Store) {
+async fn sessions_and_rotation(store: &dyn Store) {
     let now = t0();
     let s = session("alice", now);
     let first = token(&s, now);
-    store.create_session(&s, &first).expect("create session");
-    assert_eq!(store.get_session(s.id).expect("get"), Some(s.clone()));
+    store
+        .create_session(&s, &first)
+        .await
+        .expect("create session");
+    assert_eq!(store.get_session(s.id).await.expect("get"), Some(s.clone()));
     assert_eq!(
-        store.get_refresh_token(first.id).expect("get"),
+        store.get_refresh_token(first.id).await.expect("get"),
         Some(first.clone())
     );
 
     let second = token(&s, now);
     assert_eq!(
         store
-            .rotate_refresh_token(first.id, &second, now, store.rotation_ticket())
+            .rotate_refresh_token(
+                first.id,
+                &second,
+                now,
+                store.rotation_ticket().await.expect("ticket")
+            )
+            .await
             .expect("rotate"),
         Rotation::Rotated(s.clone())
     );
     let spent = store
         .get_refresh_token(first.id)
+        .await
         .expect("get")
         .expect("kept");
     assert_eq!(spent.spent_at, Some(now));
-    assert!(store.get_refresh_token(second.id).expect("get").is_some());
+    assert!(store
+        .get_refresh_token(second.id)
+        .await
+        .expect("get")
+        .is_some());
 
     // Presenting the spent token again revokes the session, and with it `second`.
     let third = token(&s, now);
     assert_eq!(
         store
-            .rotate_refresh_token(first.id, &third, now, store.rotation_ticket())
+            .rotate_refresh_token(
+                first.id,
+                &third,
+                now,
+                store.rotation_ticket().await.expect("ticket")
+            )
+            .await
             .expect("rotate"),
         Rotation::Reused(s.id)
     );
-    assert!(store.get_refresh_token(third.id).expect("get").is_none());
+    assert!(store
+        .get_refresh_token(third.id)
+        .await
+        .expect("get")
+        .is_none());
     assert!(!store
         .get_session(s.id)
+        .await
         .expect("get")
         .expect("kept")
         .is_live(now));
     assert_eq!(
         store
-            .rotate_refresh_token(second.id, &third, now, store.rotation_ticket())
+            .rotate_refresh_token(
+                second.id,
+                &third,
+                now,
+                store.rotation_ticket().await.expect("ticket")
+            )
+            .await
             .expect("rotate"),
         Rotation::Inactive
     );
     assert_eq!(
         store
-            .rotate_refresh_token(Uuid::new_v4(), &third, now, store.rotation_ticket())
+            .rotate_refresh_token(
+                Uuid::new_v4(),
+                &third,
+                now,
+                store.rotation_ticket().await.expect("ticket")
+            )
+            .await
             .expect("rotate"),
         Rotation::NotFound
     );
@@ -203,16 +257,23 @@ fn sessions_and_rotation(store: &dyn Store) {
     // An expired token does not rotate, and does not revoke its session.
     let s2 = session("alice", now);
     let old = token(&s2, now);
-    store.create_session(&s2, &old).expect("create");
+    store.create_session(&s2, &old).await.expect("create");
     let later = now + Duration::days(15);
     assert_eq!(
         store
-            .rotate_refresh_token(old.id, &token(&s2, later), later, store.rotation_ticket())
+            .rotate_refresh_token(
+                old.id,
+                &token(&s2, later),
+                later,
+                store.rotation_ticket().await.expect("ticket")
+            )
+            .await
             .expect("rotate"),
         Rotation::Inactive
     );
     assert!(store
         .get_session(s2.id)
+        .await
         .expect("get")
         .expect("kept")
         .is_live(later));
@@ -221,47 +282,55 @@ fn sessions_and_rotation(store: &dyn Store) {
     let bob = session("bob", now);
     store
         .create_session(&bob, &token(&bob, now))
+        .await
         .expect("create");
     let alice = UserId::parse("alice").expect("valid");
-    assert_eq!(store.revoke_user_sessions(&alice, now).expect("revoke"), 1);
+    assert_eq!(
+        store
+            .revoke_user_sessions(&alice, now)
+            .await
+            .expect("revoke"),
+        1
+    );
     assert!(!store
         .get_session(s2.id)
+        .await
         .expect("get")
         .expect("kept")
         .is_live(now));
     assert!(store
         .get_session(bob.id)
+        .await
         .expect("get")
         .expect("kept")
         .is_live(now));
-    let live = store.count_live_sessions(now).expect("count");
-    assert!(store.revoke_session(bob.id, now).expect("revoke"));
-    assert_eq!(store.count_live_sessions(now).expect("count"), live - 1);
-    assert!(!store.revoke_session(bob.id, now).expect("revoke"));
+    let live = store.count_live_sessions(now).await.expect("count");
+    assert!(store.revoke_session(bob.id, now).await.expect("revoke"));
+    assert_eq!(
+        store.count_live_sessions(now).await.expect("count"),
+        live - 1
+    );
+    assert!(!store.revoke_session(bob.id, now).await.expect("revoke"));
 }
 
-fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
+async fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
     let now = t0();
     let s = session("carol", now);
     let first = token(&s, now);
-    store.create_session(&s, &first).expect("create");
+    store.create_session(&s, &first).await.expect("create");
     // Every request took its ticket before any exchange committed: they all raced.
-    let ticket = store.rotation_ticket();
-    let handles: Vec<_> = (0..16)
-        .map(|_| {
-            let (store, s) = (store.clone(), s.clone());
-            std::thread::spawn(move || {
-                let next = token(&s, now);
-                store
-                    .rotate_refresh_token(first.id, &next, now, ticket)
-                    .expect("rotate")
-            })
-        })
-        .collect();
-    let outcomes: Vec<_> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect();
+    let ticket = store.rotation_ticket().await.expect("ticket");
+    let outcomes = futures_util::future::join_all((0..16).map(|_| {
+        let (store, s) = (store.clone(), s.clone());
+        async move {
+            let next = token(&s, now);
+            store
+                .rotate_refresh_token(first.id, &next, now, ticket)
+                .await
+                .expect("rotate")
+        }
+    }))
+    .await;
     let winners = outcomes
         .iter()
         .filter(|o| matches!(o, Rotation::Rotated(_)))
@@ -277,31 +346,38 @@ fn concurrent_rotation_has_one_winner<S: Store>(store: Arc<S>) {
     );
     assert!(store
         .get_session(s.id)
+        .await
         .expect("get")
         .expect("kept")
         .is_live(now));
 
     // A request that begins after the exchange is a replay, and ends the session.
     let replay = store
-        .rotate_refresh_token(first.id, &token(&s, now), now, store.rotation_ticket())
+        .rotate_refresh_token(
+            first.id,
+            &token(&s, now),
+            now,
+            store.rotation_ticket().await.expect("ticket"),
+        )
+        .await
         .expect("rotate");
     assert_eq!(replay, Rotation::Reused(s.id));
 }
 
-fn revocation_and_meta(store: &dyn Store) {
-    assert!(!store.is_token_id_revoked("jti-1").expect("read"));
-    store.revoke_token_id("jti-1", t0()).expect("revoke");
-    assert!(store.is_token_id_revoked("jti-1").expect("read"));
+async fn revocation_and_meta(store: &dyn Store) {
+    assert!(!store.is_token_id_revoked("jti-1").await.expect("read"));
+    store.revoke_token_id("jti-1", t0()).await.expect("revoke");
+    assert!(store.is_token_id_revoked("jti-1").await.expect("read"));
 
-    assert_eq!(store.get_meta("token_uuid").expect("get"), None);
-    store.put_meta("token_uuid", b"abc").expect("put");
+    assert_eq!(store.get_meta("token_uuid").await.expect("get"), None);
+    store.put_meta("token_uuid", b"abc").await.expect("put");
     assert_eq!(
-        store.get_meta("token_uuid").expect("get"),
+        store.get_meta("token_uuid").await.expect("get"),
         Some(b"abc".to_vec())
     );
 }
 
-fn signing_keys(store: &dyn Store) {
+async fn signing_keys(store: &dyn Store) {
     let key = |kid: &str, active: bool| StoredSigningKey {
         kid: kid.into(),
         alg: "EdDSA".into(),
@@ -311,13 +387,17 @@ fn signing_keys(store: &dyn Store) {
         retired_at: None,
         sealed: true,
     };
-    store.save_signing_keys(&[key("k1", true)]).expect("save");
+    store
+        .save_signing_keys(&[key("k1", true)])
+        .await
+        .expect("save");
     let mut retired = key("k1", false);
     retired.retired_at = Some(t0());
     store
         .save_signing_keys(&[retired.clone(), key("k2", true)])
+        .await
         .expect("rotate");
-    let mut keys = store.signing_keys().expect("list");
+    let mut keys = store.signing_keys().await.expect("list");
     keys.sort_by(|a, b| a.kid.cmp(&b.kid));
     assert_eq!(keys, vec![retired, key("k2", true)]);
 }
@@ -347,39 +427,46 @@ pub(crate) fn api_key(app: &Application) -> ApiKey {
     }
 }
 
-fn apps_and_keys(store: &dyn Store) {
+async fn apps_and_keys(store: &dyn Store) {
     let web = app("web");
     let mobile = app("mobile");
-    store.create_app(&web).expect("create");
-    store.create_app(&mobile).expect("create");
-    assert!(matches!(store.create_app(&web), Err(StoreError::Conflict)));
-    assert_eq!(store.get_app(web.id).expect("get"), Some(web.clone()));
-    assert_eq!(store.count_apps().expect("count"), 2);
+    store.create_app(&web).await.expect("create");
+    store.create_app(&mobile).await.expect("create");
+    assert!(matches!(
+        store.create_app(&web).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_app(web.id).await.expect("get"), Some(web.clone()));
+    assert_eq!(store.count_apps().await.expect("count"), 2);
 
     let mut with_device = web.clone();
     with_device.device_token = Some(crate::domain::DeviceToken {
         hash: [9; 32],
         created_at: t0(),
     });
-    store.update_app(&with_device).expect("update");
+    store.update_app(&with_device).await.expect("update");
     with_device.version = 2;
-    assert_eq!(store.get_app(web.id).expect("get"), Some(with_device));
-    assert!(matches!(store.update_app(&web), Err(StoreError::Stale)));
+    assert_eq!(store.get_app(web.id).await.expect("get"), Some(with_device));
+    assert!(matches!(
+        store.update_app(&web).await,
+        Err(StoreError::Stale)
+    ));
 
     let k1 = api_key(&web);
     let k2 = api_key(&web);
     let k3 = api_key(&mobile);
     for key in [&k1, &k2, &k3] {
-        store.create_api_key(key).expect("create key");
+        store.create_api_key(key).await.expect("create key");
     }
     assert!(matches!(
-        store.create_api_key(&api_key(&app("ghost"))),
+        store.create_api_key(&api_key(&app("ghost"))).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.list_api_keys(web.id).expect("list").len(), 2);
-    assert_eq!(store.count_api_keys().expect("count"), 3);
+    assert_eq!(store.list_api_keys(web.id).await.expect("list").len(), 2);
+    assert_eq!(store.count_api_keys().await.expect("count"), 3);
     let mut listed: Vec<AppId> = store
         .list_apps()
+        .await
         .expect("list")
         .iter()
         .map(|a| a.id)
@@ -391,44 +478,54 @@ fn apps_and_keys(store: &dyn Store) {
 
     store
         .record_api_key_use(k1.id, t0() + Duration::seconds(5))
+        .await
         .expect("touch");
-    let used = store.get_api_key(k1.id).expect("get").expect("exists");
+    let used = store
+        .get_api_key(k1.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(used.last_used_at, Some(t0() + Duration::seconds(5)));
     assert_eq!(used.version, 1, "noting a use is not an edit");
     store
         .record_api_key_use(KeyId(Uuid::new_v4()), t0())
+        .await
         .expect("an unknown key is no error");
 
     let mut disabled = k2.clone();
     disabled.enabled = false;
-    store.update_api_key(&disabled).expect("update");
+    store.update_api_key(&disabled).await.expect("update");
     assert!(
         !store
             .get_api_key(k2.id)
+            .await
             .expect("get")
             .expect("exists")
             .enabled
     );
     // Re-enabling from the copy read before the disable is refused: no lost update.
-    assert!(matches!(store.update_api_key(&k2), Err(StoreError::Stale)));
     assert!(matches!(
-        store.update_api_key(&api_key(&mobile)),
+        store.update_api_key(&k2).await,
+        Err(StoreError::Stale)
+    ));
+    assert!(matches!(
+        store.update_api_key(&api_key(&mobile)).await,
         Err(StoreError::NotFound)
     ));
 
-    assert!(store.delete_api_key(k2.id).expect("delete"));
-    assert!(!store.delete_api_key(k2.id).expect("delete"));
-    assert_eq!(store.list_api_keys(web.id).expect("list").len(), 1);
+    assert!(store.delete_api_key(k2.id).await.expect("delete"));
+    assert!(!store.delete_api_key(k2.id).await.expect("delete"));
+    assert_eq!(store.list_api_keys(web.id).await.expect("list").len(), 1);
 
     // Deleting an application takes its keys with it, and nobody else's.
-    assert!(store.delete_app(web.id).expect("delete"));
-    assert_eq!(store.get_app(web.id).expect("get"), None);
-    assert_eq!(store.get_api_key(k1.id).expect("get"), None);
-    assert!(store.get_api_key(k3.id).expect("get").is_some());
-    assert!(!store.delete_app(web.id).expect("delete"));
+    assert!(store.delete_app(web.id).await.expect("delete"));
+    assert_eq!(store.get_app(web.id).await.expect("get"), None);
+    assert_eq!(store.get_api_key(k1.id).await.expect("get"), None);
+    assert!(store.get_api_key(k3.id).await.expect("get").is_some());
+    assert!(!store.delete_app(web.id).await.expect("delete"));
 }
 
-fn clients_and_pairs(store: &dyn Store) {
+async fn clients_and_pairs(store: &dyn Store) {
     let client = OAuthClient {
         id: ClientId(Uuid::new_v4()),
         name: Name::parse("backend").expect("valid"),
@@ -437,18 +534,18 @@ fn clients_and_pairs(store: &dyn Store) {
         created_at: t0(),
         version: 1,
     };
-    store.create_client(&client).expect("create");
+    store.create_client(&client).await.expect("create");
     assert_eq!(
-        store.get_client(client.id).expect("get"),
+        store.get_client(client.id).await.expect("get"),
         Some(client.clone())
     );
     let mut rotated = client.clone();
     rotated.secret_hash = [6; 32];
-    store.update_client(&rotated).expect("update");
+    store.update_client(&rotated).await.expect("update");
     rotated.version = 2;
-    assert_eq!(store.list_clients().expect("list"), vec![rotated]);
+    assert_eq!(store.list_clients().await.expect("list"), vec![rotated]);
     assert!(matches!(
-        store.update_client(&client),
+        store.update_client(&client).await,
         Err(StoreError::Stale)
     ));
 
@@ -460,32 +557,35 @@ fn clients_and_pairs(store: &dyn Store) {
         issued_at: t0(),
         expires_at: t0() + Duration::hours(1),
     };
-    store.create_pair(&pair).expect("create pair");
-    assert_eq!(store.get_pair(pair.id).expect("get"), Some(pair.clone()));
+    store.create_pair(&pair).await.expect("create pair");
+    assert_eq!(
+        store.get_pair(pair.id).await.expect("get"),
+        Some(pair.clone())
+    );
     let second = AccessPair {
         id: PairId(Uuid::new_v4()),
         ..pair.clone()
     };
-    store.create_pair(&second).expect("create pair");
-    assert!(store.delete_pair(second.id).expect("delete"));
-    assert_eq!(store.get_pair(second.id).expect("get"), None);
+    store.create_pair(&second).await.expect("create pair");
+    assert!(store.delete_pair(second.id).await.expect("delete"));
+    assert_eq!(store.get_pair(second.id).await.expect("get"), None);
 
-    assert!(store.delete_client(client.id).expect("delete"));
+    assert!(store.delete_client(client.id).await.expect("delete"));
     assert_eq!(
-        store.get_pair(pair.id).expect("get"),
+        store.get_pair(pair.id).await.expect("get"),
         None,
         "pairs go with their client"
     );
     assert!(matches!(
-        store.create_pair(&pair),
+        store.create_pair(&pair).await,
         Err(StoreError::NotFound)
     ));
 }
 
 /// Sweeps, checks and counts, on a fresh store: what has ended goes, what lives stays, and
 /// the counts follow.
-pub(crate) fn maintenance(store: &dyn Store) {
-    store.create_user(&user("alice")).expect("user");
+pub(crate) async fn maintenance(store: &dyn Store) {
+    store.create_user(&user("alice")).await.expect("user");
     let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid");
     let lasting = |ttl: Duration| Session {
         expires_at: t0 + ttl,
@@ -496,17 +596,26 @@ pub(crate) fn maintenance(store: &dyn Store) {
     let revoked = lasting(Duration::days(30));
     let (short_token, long_token, revoked_token) =
         (token(&short, t0), token(&long, t0), token(&revoked, t0));
-    store.create_session(&short, &short_token).expect("create");
-    store.create_session(&long, &long_token).expect("create");
+    store
+        .create_session(&short, &short_token)
+        .await
+        .expect("create");
+    store
+        .create_session(&long, &long_token)
+        .await
+        .expect("create");
     store
         .create_session(&revoked, &revoked_token)
+        .await
         .expect("create");
-    store.revoke_session(revoked.id, t0).expect("revoke");
+    store.revoke_session(revoked.id, t0).await.expect("revoke");
     store
         .revoke_token_id("old-jti", t0 + Duration::minutes(15))
+        .await
         .expect("revoke");
     store
         .revoke_token_id("live-jti", t0 + Duration::days(1))
+        .await
         .expect("revoke");
     let client = OAuthClient {
         id: ClientId(Uuid::new_v4()),
@@ -516,7 +625,7 @@ pub(crate) fn maintenance(store: &dyn Store) {
         created_at: t0,
         version: 1,
     };
-    store.create_client(&client).expect("client");
+    store.create_client(&client).await.expect("client");
     let pair = |ttl: Duration| AccessPair {
         id: PairId(Uuid::new_v4()),
         client_id: client.id,
@@ -526,18 +635,18 @@ pub(crate) fn maintenance(store: &dyn Store) {
         expires_at: t0 + ttl,
     };
     let (spent_pair, live_pair) = (pair(Duration::minutes(30)), pair(Duration::days(1)));
-    store.create_pair(&spent_pair).expect("pair");
-    store.create_pair(&live_pair).expect("pair");
-    assert_eq!(store.count_live_sessions(t0).expect("count"), 2);
-    assert_eq!(store.check().expect("check"), Vec::<String>::new());
+    store.create_pair(&spent_pair).await.expect("pair");
+    store.create_pair(&live_pair).await.expect("pair");
+    assert_eq!(store.count_live_sessions(t0).await.expect("count"), 2);
+    assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
 
     let later = t0 + Duration::hours(2);
     assert_eq!(
-        store.count_live_sessions(later).expect("count"),
+        store.count_live_sessions(later).await.expect("count"),
         1,
         "an expired session is not live, swept or not"
     );
-    let swept = store.sweep(later, Duration::hours(1)).expect("sweep");
+    let swept = store.sweep(later, Duration::hours(1)).await.expect("sweep");
 
     assert_eq!(
         swept.sessions, 2,
@@ -546,24 +655,26 @@ pub(crate) fn maintenance(store: &dyn Store) {
     assert_eq!(swept.refresh_tokens, 2);
     assert_eq!(swept.revocations, 1);
     assert_eq!(swept.pairs, 1);
-    assert!(store.get_session(long.id).expect("get").is_some());
+    assert!(store.get_session(long.id).await.expect("get").is_some());
     assert!(store
         .get_refresh_token(long_token.id)
+        .await
         .expect("get")
         .is_some());
-    assert!(store.get_session(short.id).expect("get").is_none());
+    assert!(store.get_session(short.id).await.expect("get").is_none());
     assert!(store
         .get_refresh_token(short_token.id)
+        .await
         .expect("get")
         .is_none());
-    assert!(store.is_token_id_revoked("live-jti").expect("read"));
-    assert!(!store.is_token_id_revoked("old-jti").expect("read"));
-    assert!(store.get_pair(live_pair.id).expect("get").is_some());
-    assert!(store.get_pair(spent_pair.id).expect("get").is_none());
-    assert_eq!(store.count_live_sessions(later).expect("count"), 1);
-    assert_eq!(store.check().expect("check"), Vec::<String>::new());
+    assert!(store.is_token_id_revoked("live-jti").await.expect("read"));
+    assert!(!store.is_token_id_revoked("old-jti").await.expect("read"));
+    assert!(store.get_pair(live_pair.id).await.expect("get").is_some());
+    assert!(store.get_pair(spent_pair.id).await.expect("get").is_none());
+    assert_eq!(store.count_live_sessions(later).await.expect("count"), 1);
+    assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
     assert_eq!(
-        store.sweep(later, Duration::hours(1)).expect("sweep"),
+        store.sweep(later, Duration::hours(1)).await.expect("sweep"),
         Default::default(),
         "a second sweep finds nothing"
     );
@@ -571,17 +682,17 @@ pub(crate) fn maintenance(store: &dyn Store) {
 
 /// A snapshot of `source` loads into `empty` record for record, every kind of record and its
 /// indexes included; a non-empty store refuses it, and so does a cut-off snapshot.
-pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
+pub(crate) async fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
     let now = t0();
     let alice = user("backed-up");
-    source.create_user(&alice).expect("create");
+    source.create_user(&alice).await.expect("create");
     let live = session("backed-up", now);
     let first = token(&live, now);
-    source.create_session(&live, &first).expect("session");
+    source.create_session(&live, &first).await.expect("session");
     let web = app("web");
-    source.create_app(&web).expect("app");
+    source.create_app(&web).await.expect("app");
     let key = api_key(&web);
-    source.create_api_key(&key).expect("key");
+    source.create_api_key(&key).await.expect("key");
     let client = OAuthClient {
         id: ClientId(Uuid::new_v4()),
         name: Name::parse("backend").expect("valid"),
@@ -590,7 +701,7 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
         created_at: now,
         version: 1,
     };
-    source.create_client(&client).expect("client");
+    source.create_client(&client).await.expect("client");
     let pair = AccessPair {
         id: PairId(Uuid::new_v4()),
         client_id: client.id,
@@ -599,11 +710,15 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
         issued_at: now,
         expires_at: now + Duration::hours(1),
     };
-    source.create_pair(&pair).expect("pair");
+    source.create_pair(&pair).await.expect("pair");
     source
         .revoke_token_id("jti-1", now + Duration::hours(1))
+        .await
         .expect("revoke");
-    source.put_meta("token_uuid", &[1, 2, 3]).expect("meta");
+    source
+        .put_meta("token_uuid", &[1, 2, 3])
+        .await
+        .expect("meta");
     source
         .save_signing_keys(&[StoredSigningKey {
             kid: "k1".into(),
@@ -614,41 +729,49 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
             retired_at: None,
             sealed: true,
         }])
+        .await
         .expect("key");
 
-    let mut snapshot = Vec::new();
-    let written = source.export(&mut snapshot).expect("export");
+    let (written, snapshot) = export(source).await;
     assert_eq!(written, 10, "one line per record, no index entries");
-    assert!(!source.is_empty().expect("state"));
+    assert!(!source.is_empty().await.expect("state"));
     assert!(matches!(
-        source.import(&mut snapshot.as_slice()),
+        source.import(reader(&snapshot)).await,
         Err(StoreError::Backup(_))
     ));
     assert_eq!(
-        empty.import(&mut snapshot.as_slice()).expect("import"),
+        empty.import(reader(&snapshot)).await.expect("import"),
         written
     );
 
-    assert_eq!(empty.get_user(&alice.userid).expect("get"), Some(alice));
-    assert_eq!(empty.get_session(live.id).expect("get"), Some(live));
-    assert_eq!(empty.get_refresh_token(first.id).expect("get"), Some(first));
     assert_eq!(
-        empty.list_api_keys(web.id).expect("keys"),
+        empty.get_user(&alice.userid).await.expect("get"),
+        Some(alice)
+    );
+    assert_eq!(empty.get_session(live.id).await.expect("get"), Some(live));
+    assert_eq!(
+        empty.get_refresh_token(first.id).await.expect("get"),
+        Some(first)
+    );
+    assert_eq!(
+        empty.list_api_keys(web.id).await.expect("keys"),
         vec![key],
         "index rebuilt"
     );
-    assert_eq!(empty.get_pair(pair.id).expect("get"), Some(pair.clone()));
-    assert!(empty.is_token_id_revoked("jti-1").expect("read"));
     assert_eq!(
-        empty.get_meta("token_uuid").expect("meta"),
+        empty.get_pair(pair.id).await.expect("get"),
+        Some(pair.clone())
+    );
+    assert!(empty.is_token_id_revoked("jti-1").await.expect("read"));
+    assert_eq!(
+        empty.get_meta("token_uuid").await.expect("meta"),
         Some(vec![1, 2, 3])
     );
     assert_eq!(
-        empty.signing_keys().expect("keys"),
-        source.signing_keys().expect("keys")
+        empty.signing_keys().await.expect("keys"),
+        source.signing_keys().await.expect("keys")
     );
-    let mut again = Vec::new();
-    empty.export(&mut again).expect("export");
+    let (_, again) = export(empty).await;
     assert_eq!(
         again, snapshot,
         "a restored store exports the same snapshot"
@@ -657,11 +780,40 @@ pub(crate) fn backup_round_trip(source: &dyn Store, empty: &dyn Store) {
     assert_eq!(
         empty
             .revoke_user_sessions(&UserId::parse("backed-up").expect("valid"), now)
+            .await
             .expect("revoke"),
         1
     );
     // And the client's pairs index: deleting the client takes its pair.
-    assert!(empty.delete_client(client.id).expect("delete"));
-    assert_eq!(empty.get_pair(pair.id).expect("get"), None);
-    assert_eq!(empty.check().expect("check"), Vec::<String>::new());
+    assert!(empty.delete_client(client.id).await.expect("delete"));
+    assert_eq!(empty.get_pair(pair.id).await.expect("get"), None);
+    assert_eq!(empty.check().await.expect("check"), Vec::<String>::new());
+}
+
+/// A writer into memory that the test keeps a handle on after the store took the writer.
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A snapshot of `store` in memory, and how many records it holds.
+pub(crate) async fn export(store: &dyn Store) -> (u64, Vec<u8>) {
+    let out = Shared::default();
+    let written = store.export(Box::new(out.clone())).await.expect("export");
+    let bytes = out.0.lock().expect("lock").clone();
+    (written, bytes)
+}
+
+/// A snapshot in memory, to import.
+pub(crate) fn reader(snapshot: &[u8]) -> Box<dyn std::io::BufRead + Send> {
+    Box::new(std::io::Cursor::new(snapshot.to_vec()))
 }

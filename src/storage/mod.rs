@@ -1,8 +1,9 @@
 //! The storage traits every backend implements, and the errors they return.
 //!
 //! Business code sees only these traits (STYLE habit 5). Every mutating method is durable
-//! before it returns: a backend flushes to disk (SPEC §10), so a caller may answer 2xx at once.
-//! Methods are synchronous; the auth layer runs mutations on the blocking pool.
+//! before it returns: a backend flushes to disk or commits (SPEC §10, §11), so a caller may
+//! answer 2xx at once. Methods are async, and no call blocks the task that awaits it: a
+//! backend that waits on a disk or a network does so off the caller's worker.
 //!
 //! Users, applications, API keys and OAuth clients carry a `version`: an update names the
 //! version it read and is refused with [`StoreError::Stale`] if the record changed since, so a
@@ -18,6 +19,7 @@ use crate::domain::{
     AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId,
     RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId,
 };
+use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -68,36 +70,43 @@ pub enum Rotation {
     NotFound,
 }
 
-pub trait UserStore {
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Stores a new user as version 1; `Conflict` if the userid is taken.
-    fn create_user(&self, user: &User) -> Result<(), StoreError>;
-    fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError>;
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError>;
     /// Replaces an existing user whose stored version is `user.version`, and stores it as the
     /// next version; `NotFound` if there is none, `Stale` if it changed since it was read.
-    fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Removes a user; `false` if there was none.
-    fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError>;
+    async fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError>;
     /// Users in userid order, starting after `after`.
-    fn list_users(&self, after: Option<&UserId>, limit: usize) -> Result<Vec<User>, StoreError>;
-    fn count_users(&self) -> Result<u64, StoreError>;
+    async fn list_users(
+        &self,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
+    async fn count_users(&self) -> Result<u64, StoreError>;
 }
 
-pub trait SessionStore {
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Stores a new session with its first refresh token, atomically.
-    fn create_session(
+    async fn create_session(
         &self,
         session: &Session,
         first: &RefreshTokenRecord,
     ) -> Result<(), StoreError>;
-    fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
-    fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    async fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError>;
     /// A ticket to take before looking at a refresh token; pass it to
-    /// [`rotate_refresh_token`](Self::rotate_refresh_token). Tickets only grow, across restarts too.
-    fn rotation_ticket(&self) -> u64;
+    /// [`rotate_refresh_token`](Self::rotate_refresh_token). Tickets only grow: across restarts,
+    /// and across every node that shares the store.
+    async fn rotation_ticket(&self) -> Result<u64, StoreError>;
     /// Exchanges the refresh token `spent` for `next`, atomically: of concurrent calls for one
     /// token exactly one sees it live. A token presented again by a request that began after
     /// it was spent (a replay) revokes its session; one that began before lost a race.
-    fn rotate_refresh_token(
+    async fn rotate_refresh_token(
         &self,
         spent: Uuid,
         next: &RefreshTokenRecord,
@@ -105,11 +114,11 @@ pub trait SessionStore {
         ticket: u64,
     ) -> Result<Rotation, StoreError>;
     /// Revokes a session (all its refresh tokens); `false` if it was not live.
-    fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError>;
     /// How many sessions are live at `now` (the statistics service).
-    fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    async fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Revokes every live session of a user; returns how many.
-    fn revoke_user_sessions(
+    async fn revoke_user_sessions(
         &self,
         userid: &UserId,
         now: OffsetDateTime,
@@ -117,69 +126,80 @@ pub trait SessionStore {
 }
 
 /// Revoked JWT ids (`jti`), kept until the token would have expired anyway.
-pub trait RevocationStore {
-    fn revoke_token_id(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
-    fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    async fn revoke_token_id(
+        &self,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError>;
 }
 
-pub trait KeyStore {
-    fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
     /// Inserts or replaces the given keys in one atomic step (a rotation adds one key and
     /// retires another).
-    fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError>;
+    async fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError>;
 }
 
 /// Small named values of the installation (schema version, generated settings).
-pub trait MetaStore {
-    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 }
 
-pub trait AppStore {
-    fn create_app(&self, app: &Application) -> Result<(), StoreError>;
-    fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError>;
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    async fn create_app(&self, app: &Application) -> Result<(), StoreError>;
+    async fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError>;
     /// Replaces an existing application (its device token) of version `app.version`;
     /// `NotFound` if there is none, `Stale` if it changed since it was read.
-    fn update_app(&self, app: &Application) -> Result<(), StoreError>;
-    fn list_apps(&self) -> Result<Vec<Application>, StoreError>;
+    async fn update_app(&self, app: &Application) -> Result<(), StoreError>;
+    async fn list_apps(&self) -> Result<Vec<Application>, StoreError>;
     /// Removes an application with all its API keys; `false` if there was none.
-    fn delete_app(&self, id: AppId) -> Result<bool, StoreError>;
-    fn count_apps(&self) -> Result<u64, StoreError>;
+    async fn delete_app(&self, id: AppId) -> Result<bool, StoreError>;
+    async fn count_apps(&self) -> Result<u64, StoreError>;
 }
 
-pub trait ApiKeyStore {
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
     /// Stores a new key; `NotFound` if its application does not exist (checked atomically).
-    fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
-    fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Replaces an existing key of version `key.version`; `NotFound` if there is none,
     /// `Stale` if it changed since it was read.
-    fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
-    fn delete_api_key(&self, id: KeyId) -> Result<bool, StoreError>;
-    fn list_api_keys(&self, app_id: AppId) -> Result<Vec<ApiKey>, StoreError>;
+    async fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn delete_api_key(&self, id: KeyId) -> Result<bool, StoreError>;
+    async fn list_api_keys(&self, app_id: AppId) -> Result<Vec<ApiKey>, StoreError>;
     /// Notes when a key was last used. Bookkeeping, not a state change: written without a
     /// flush of its own, so a crash may lose the latest few, and without a new version. It
     /// never brings back a key deleted, disabled or refreshed meanwhile: the write is dropped
     /// if the record is no longer the one it read.
-    fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError>;
-    fn count_api_keys(&self) -> Result<u64, StoreError>;
+    async fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn count_api_keys(&self) -> Result<u64, StoreError>;
 }
 
-pub trait ClientStore {
-    fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
-    fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError>;
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
+    async fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError>;
     /// Replaces an existing client (a new secret) of version `client.version`; `NotFound` if
     /// there is none, `Stale` if it changed since it was read.
-    fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
-    fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
+    async fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
+    async fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
     /// Removes a client with all its AccessToken pairs; `false` if there was none.
-    fn delete_client(&self, id: ClientId) -> Result<bool, StoreError>;
+    async fn delete_client(&self, id: ClientId) -> Result<bool, StoreError>;
 }
 
-pub trait PairStore {
+#[async_trait]
+pub trait PairStore: Send + Sync {
     /// Stores a pair; `NotFound` if its client does not exist (checked atomically).
-    fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError>;
-    fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError>;
-    fn delete_pair(&self, id: PairId) -> Result<bool, StoreError>;
+    async fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError>;
+    async fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError>;
+    async fn delete_pair(&self, id: PairId) -> Result<bool, StoreError>;
 }
 
 /// What a sweep removed.
@@ -192,41 +212,54 @@ pub struct Swept {
 }
 
 /// Whole-store snapshots (SPEC §10).
-pub trait BackupStore {
-    /// Writes a consistent snapshot of every record; mutations wait while it is taken.
-    /// Returns how many records were written.
-    fn export(&self, out: &mut dyn std::io::Write) -> Result<u64, StoreError>;
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// Writes a consistent snapshot of every record into `out`, and flushes it; mutations
+    /// wait while it is taken. Returns how many records were written. The writer is owned so
+    /// that a backend may write from a thread of its own.
+    async fn export(&self, out: Box<dyn std::io::Write + Send>) -> Result<u64, StoreError>;
     /// Loads a snapshot into this store, which must be empty; returns how many records.
-    fn import(&self, input: &mut dyn std::io::BufRead) -> Result<u64, StoreError>;
+    async fn import(&self, input: Box<dyn std::io::BufRead + Send>) -> Result<u64, StoreError>;
     /// Whether the store holds no record at all.
-    fn is_empty(&self) -> Result<bool, StoreError>;
+    async fn is_empty(&self) -> Result<bool, StoreError>;
 }
 
 /// Upkeep of the whole store, apart from the records' own traits: the periodic sweep and
 /// `tessera check`.
-pub trait Maintenance {
+#[async_trait]
+pub trait Maintenance: Send + Sync {
     /// Removes what can no longer matter at `now`: sessions past their absolute end, or
     /// revoked more than `keep_revoked` ago, with all their refresh tokens; refresh tokens past
     /// their own expiry; revocation markers of tokens that have expired anyway; expired
     /// AccessToken pairs. Live records are never touched.
-    fn sweep(&self, now: OffsetDateTime, keep_revoked: time::Duration)
-        -> Result<Swept, StoreError>;
+    async fn sweep(
+        &self,
+        now: OffsetDateTime,
+        keep_revoked: time::Duration,
+    ) -> Result<Swept, StoreError>;
     /// Checks the store's consistency: every record decodes, every refresh token has its
     /// session, every index entry its record, every API key its application, every pair its
     /// client. Returns what is wrong, one line each; empty when all is well.
-    fn check(&self) -> Result<Vec<String>, StoreError>;
+    async fn check(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens the store the configuration names: the only place that knows which backend runs
-/// (STYLE habit 5). Today that is sled in `server.data_dir`, created 0700 if missing; `Locked`
-/// if another process holds it.
-pub fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    Ok(std::sync::Arc::new(sled::SledStore::open(
-        &config.server.data_dir,
-    )?))
+/// (STYLE habit 5). sled lives in `server.data_dir`, created 0700 if missing, and is `Locked`
+/// while another process holds it.
+pub async fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match config.store.backend {
+        crate::config::StoreBackend::Sled => Ok(std::sync::Arc::new(sled::SledStore::open(
+            &config.server.data_dir,
+        )?)),
+        crate::config::StoreBackend::Postgres => Err(StoreError::Backend {
+            context: "opening the store",
+            source: "the postgres backend is not built into this version yet".into(),
+        }),
+    }
 }
 
 /// Everything tessera stores.
+#[async_trait]
 pub trait Store:
     UserStore
     + SessionStore
@@ -244,5 +277,5 @@ pub trait Store:
     + 'static
 {
     /// Answers `Ok` while the store can serve reads (the health check).
-    fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
 }

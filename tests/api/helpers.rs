@@ -47,7 +47,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 pub async fn spawn_on(config: Config, data_dir: tempfile::TempDir) -> TestApp {
     let clock = Arc::new(FixedClock::starting_now());
-    let app = Application::build(config, clock.clone()).expect("tessera starts");
+    let app = Application::build(config, clock.clone())
+        .await
+        .expect("tessera starts");
     let public = format!("http://{}", app.public_addr());
     let intranet = format!("http://{}", app.intranet_addr());
     let ctx = app.context();

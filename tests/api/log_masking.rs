@@ -569,9 +569,10 @@ async fn no_secret_reaches_the_log_at_the_default_level() {
 
 /// The `preamble_token_uuid` a server generated and stored in its data dir (SPEC §2: "generated
 /// and stored on first start if unset"), read once the server has stopped.
-fn stored_token_uuid(data_dir: &std::path::Path) -> String {
+async fn stored_token_uuid(data_dir: &std::path::Path) -> String {
     let store = tessera::storage::sled::SledStore::open(data_dir).expect("store opens");
     tessera::auth::bootstrap::preamble_token_uuid(&store)
+        .await
         .expect("stored token_uuid")
         .hyphenated()
         .to_string()
@@ -606,7 +607,7 @@ async fn the_stored_preamble_key_and_password_hashes_stay_out_of_a_trace_log() {
     expect(res, 200, "preamble login with the generated key").await;
     let log = server.stop();
 
-    let uuid = stored_token_uuid(&crate::binary_helpers::data_dir(dir.path()));
+    let uuid = stored_token_uuid(&crate::binary_helpers::data_dir(dir.path())).await;
     let mut secrets = Secrets(Vec::new());
     secrets.add("the generated preamble token_uuid", uuid);
     secrets.add("an argon2id password hash", "$argon2id$");

@@ -115,10 +115,11 @@ async fn wrong_password_unknown_user_and_disabled_user_get_the_same_401() {
         .ctx
         .store
         .get_user(&userid)
+        .await
         .expect("read")
         .expect("exists");
     dave.disabled = true;
-    app.ctx.store.update_user(&dave).expect("update");
+    app.ctx.store.update_user(&dave).await.expect("update");
 
     let mut bodies = Vec::new();
     for (userid, password) in [

@@ -197,10 +197,11 @@ async fn a_disabled_users_refresh_token_stops_working() {
         .ctx
         .store
         .get_user(&userid)
+        .await
         .expect("read")
         .expect("exists");
     user.disabled = true;
-    app.ctx.store.update_user(&user).expect("update");
+    app.ctx.store.update_user(&user).await.expect("update");
 
     assert_eq!(app.refresh(&token).await.status(), 401);
 }

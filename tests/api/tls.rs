@@ -100,7 +100,9 @@ async fn the_plain_listener_redirects_to_https() {
     // The redirect listener's port is only known to the Application; build it directly.
     config.server.data_dir = data.path().join("data");
     let clock = std::sync::Arc::new(tessera::clock::FixedClock::starting_now());
-    let built = tessera::app::Application::build(config, clock).expect("starts");
+    let built = tessera::app::Application::build(config, clock)
+        .await
+        .expect("starts");
     let redirect = built.redirect_addr().expect("a redirect listener");
     actix_rt::spawn(built.run_until_stopped());
 
@@ -127,6 +129,7 @@ async fn a_missing_or_bad_certificate_stops_the_start_with_a_clear_message() {
     let config = tls_config(&dir);
     let clock = std::sync::Arc::new(tessera::clock::FixedClock::starting_now());
     let missing = tessera::app::Application::build(config, clock.clone())
+        .await
         .err()
         .expect("refused");
     assert!(missing.to_string().contains("tls.cert"), "{missing}");
@@ -136,6 +139,7 @@ async fn a_missing_or_bad_certificate_stops_the_start_with_a_clear_message() {
     std::fs::write(other.path().join("cert.pem"), "not a certificate").expect("written");
     std::fs::write(other.path().join("key.pem"), "not a key").expect("written");
     let bad = tessera::app::Application::build(tls_config(&other), clock)
+        .await
         .err()
         .expect("refused");
     assert!(bad.to_string().contains("tls.cert"), "{bad}");

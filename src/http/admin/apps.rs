@@ -70,7 +70,7 @@ pub async fn create(
 
 /// `GET /api/v1/applications`.
 pub async fn list(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let apps = apps::list_apps(&ctx)?;
+    let apps = apps::list_apps(&ctx).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"applications": apps.iter().map(app_json).collect::<Vec<_>>()})))
 }
@@ -81,7 +81,7 @@ pub async fn get(
     ctx: Data<Context>,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = apps::get_app(&ctx, path_id(&path)?)?;
+    let app = apps::get_app(&ctx, path_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(app_json(&app)))
 }
 
@@ -96,7 +96,7 @@ pub async fn get_own(
     if key.app_id != app_id {
         return Err(ApiError::Forbidden);
     }
-    let app = apps::get_app(&ctx, app_id)?;
+    let app = apps::get_app(&ctx, app_id).await?;
     Ok(HttpResponse::Ok().json(app_json(&app)))
 }
 
@@ -142,7 +142,7 @@ pub async fn list_keys(
     ctx: Data<Context>,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = apps::list_keys(&ctx, path_id(&path)?)?;
+    let keys = apps::list_keys(&ctx, path_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
 }
 
@@ -226,7 +226,7 @@ pub async fn device_token(
     ctx: Data<Context>,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let app = apps::get_app(&ctx, path_id(&path)?)?;
+    let app = apps::get_app(&ctx, path_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(json!({
         "enabled": app.device_token.is_some(),
         "created_at": rfc3339_opt(app.device_token.as_ref().map(|d| d.created_at)),

@@ -53,7 +53,7 @@ pub async fn create(
 
 /// `GET /api/v1/oauth/clients`.
 pub async fn list(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let all = clients::list_clients(&ctx)?;
+    let all = clients::list_clients(&ctx).await?;
     Ok(
         HttpResponse::Ok()
             .json(json!({"clients": all.iter().map(client_json).collect::<Vec<_>>()})),
@@ -66,7 +66,7 @@ pub async fn get(
     ctx: Data<Context>,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = clients::get_client(&ctx, path_id(&path)?)?;
+    let client = clients::get_client(&ctx, path_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(client_json(&client)))
 }
 

@@ -47,7 +47,7 @@ pub async fn mint_preamble(
     WithBody(_, body): WithBody<AdminCaller, MintPreamble>,
 ) -> Result<HttpResponse, ApiError> {
     let userid = UserId::parse(&body.userid)?;
-    let (token, exp) = preamble::mint(&ctx, &userid)?;
+    let (token, exp) = preamble::mint(&ctx, &userid).await?;
     Ok(no_store(HttpResponse::Ok()).json(json!({"token": token, "exp": exp})))
 }
 

@@ -22,7 +22,7 @@ fn key_json(k: &StoredSigningKey) -> Value {
 
 /// `GET /api/v1/signing-keys`.
 pub async fn list(_: AdminCaller, ctx: Data<Context>) -> Result<HttpResponse, ApiError> {
-    let keys = signing::list(&ctx)?;
+    let keys = signing::list(&ctx).await?;
     Ok(HttpResponse::Ok().json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
 }
 

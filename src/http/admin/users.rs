@@ -115,7 +115,7 @@ pub async fn list(
         .map(UserId::parse)
         .transpose()
         .map_err(|e| ApiError::BadRequest(format!("after: {e}")))?;
-    let (page, next) = users::list_users(&ctx, after.as_ref(), limit)?;
+    let (page, next) = users::list_users(&ctx, after.as_ref(), limit).await?;
     Ok(HttpResponse::Ok().json(json!({
         "users": page.iter().map(user_json).collect::<Vec<_>>(),
         "next": next.as_ref().map(UserId::as_str),
@@ -128,7 +128,7 @@ pub async fn get(
     ctx: Data<Context>,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = users::get_user(&ctx, &userid(&path)?)?;
+    let user = users::get_user(&ctx, &userid(&path)?).await?;
     Ok(HttpResponse::Ok().json(user_json(&user)))
 }
 

@@ -163,7 +163,9 @@ impl FromRequest for ApiKeyCaller {
                 .get(API_KEY_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .ok_or(ApiError::Unauthorized)?;
-            let key = credentials::api_key(&ctx, text)?.ok_or(ApiError::Unauthorized)?;
+            let key = credentials::api_key(&ctx, text)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             note_caller(&req, &format!("key:{}", key.id));
             Ok(ApiKeyCaller(key))
         })

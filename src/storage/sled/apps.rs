@@ -1,11 +1,12 @@
 //! The sled side of applications, API keys, OAuth clients and AccessToken pairs.
 
-use super::{abort, backend, tx_error, SledStore, Tree};
+use super::sync::{ApiKeyStore, AppStore, ClientStore, PairStore};
+use super::{abort, backend, tx_error, Sled, Tree};
 use crate::domain::{AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId};
 use crate::storage::records::{
     decode, decode_as, encode, ApiKeyRecord, AppRecord, ClientRecord, PairRecord,
 };
-use crate::storage::{ApiKeyStore, AppStore, ClientStore, PairStore, StoreError};
+use crate::storage::StoreError;
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use time::OffsetDateTime;
@@ -34,7 +35,7 @@ fn children(index: &Tree, parent: Uuid) -> Result<Vec<Uuid>, StoreError> {
         .collect()
 }
 
-impl SledStore {
+impl Sled {
     /// Replaces a record with `next` only if the stored one is at version `read`: `NotFound`
     /// if there is none, `Stale` if another writer changed it since the caller read it.
     pub(super) fn replace_version<R, T>(
@@ -173,7 +174,7 @@ fn with_version<T: Clone>(value: &T, set: impl Fn(&mut T)) -> T {
     first
 }
 
-impl AppStore for SledStore {
+impl AppStore for Sled {
     fn create_app(&self, app: &Application) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
@@ -220,7 +221,7 @@ impl AppStore for SledStore {
     }
 }
 
-impl ApiKeyStore for SledStore {
+impl ApiKeyStore for Sled {
     fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
@@ -305,7 +306,7 @@ impl ApiKeyStore for SledStore {
     }
 }
 
-impl ClientStore for SledStore {
+impl ClientStore for Sled {
     fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
@@ -347,7 +348,7 @@ impl ClientStore for SledStore {
     }
 }
 
-impl PairStore for SledStore {
+impl PairStore for Sled {
     fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
@@ -380,11 +381,12 @@ impl PairStore for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{contract, Maintenance};
+    use crate::storage::contract;
+    use crate::storage::sled::sync::{ApiKeyStore, AppStore, Maintenance};
 
-    fn store_with_key() -> (tempfile::TempDir, SledStore, ApiKey) {
+    fn store_with_key() -> (tempfile::TempDir, Sled, ApiKey) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
+        let store = Sled::open(dir.path()).expect("open");
         let app = contract::app("app");
         store.create_app(&app).expect("create app");
         let key = contract::api_key(&app);

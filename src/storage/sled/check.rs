@@ -1,6 +1,6 @@
 //! `tessera check`: the consistency of a sled store (issue 7). Reads only.
 
-use super::{backend, SledStore};
+use super::{backend, Sled};
 use crate::domain::{
     AccessPair, ApiKey, Application, OAuthClient, RefreshTokenRecord, Session, StoredSigningKey,
     User,
@@ -52,7 +52,7 @@ fn index_pairs(tree: &sled::Tree) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
         .collect()
 }
 
-pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
+pub(super) fn run(store: &Sled) -> Result<Vec<String>, StoreError> {
     let t = store.trees()?;
     let mut problems = Vec::new();
     let users: Vec<User> = records::<UserRecord, _>(&t.users, "users", &mut problems)?;
@@ -167,22 +167,23 @@ pub(super) fn run(store: &SledStore) -> Result<Vec<String>, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::storage::sled::SledStore;
-    use crate::storage::{Maintenance, SessionStore};
+    use crate::storage::sled::sync::{Maintenance, SessionStore};
+    use crate::storage::sled::{Sled, SledStore};
     use time::{Duration, OffsetDateTime};
 
-    #[test]
-    fn a_store_after_the_whole_contract_checks_clean() {
+    #[actix_rt::test]
+    async fn a_store_after_the_whole_contract_checks_clean() {
         let dir = tempfile::tempdir().expect("tempdir");
-        crate::storage::contract::run_all(|| SledStore::open(dir.path()).expect("open"));
-        let store = SledStore::open(dir.path()).expect("reopen");
+        crate::storage::contract::run_all(|| async { SledStore::open(dir.path()).expect("open") })
+            .await;
+        let store = Sled::open(dir.path()).expect("reopen");
         assert_eq!(store.check().expect("check"), Vec::<String>::new());
     }
 
     #[test]
     fn a_refresh_token_without_its_session_is_found() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
+        let store = Sled::open(dir.path()).expect("open");
         let now = OffsetDateTime::UNIX_EPOCH;
         let session = crate::domain::Session {
             id: crate::domain::SessionId(uuid::Uuid::new_v4()),

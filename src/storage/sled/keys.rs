@@ -1,11 +1,12 @@
 //! The sled side of signing keys and the installation's named values.
 
-use super::{backend, SledStore};
+use super::sync::{KeyStore, MetaStore};
+use super::{backend, Sled};
 use crate::domain::StoredSigningKey;
 use crate::storage::records::{decode, encode, SigningKeyRecord};
-use crate::storage::{KeyStore, MetaStore, StoreError};
+use crate::storage::StoreError;
 
-impl KeyStore for SledStore {
+impl KeyStore for Sled {
     fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
         let t = self.trees()?;
         t.signing_keys
@@ -29,7 +30,7 @@ impl KeyStore for SledStore {
     }
 }
 
-impl MetaStore for SledStore {
+impl MetaStore for Sled {
     fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.trees()?;
         Ok(t.meta

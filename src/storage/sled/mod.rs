@@ -9,11 +9,15 @@ mod keys;
 mod recovery;
 mod sessions;
 mod snapshot;
+mod store;
 mod sweep;
+pub(crate) mod sync;
 mod users;
 
+pub use store::SledStore;
+
 use super::records::decode_as;
-use super::{Store, StoreError};
+use super::StoreError;
 use group_commit::GroupCommit;
 pub(super) use recovery::Gate;
 use recovery::State;
@@ -56,7 +60,8 @@ pub(super) struct Trees {
     pub(super) client_pairs: Tree,
 }
 
-pub struct SledStore {
+/// The synchronous sled store; [`SledStore`] is its async face.
+pub(crate) struct Sled {
     /// The database and what a failed flush left behind; shared with a background recovery.
     state: Arc<State>,
     commit: GroupCommit,
@@ -97,7 +102,7 @@ pub(super) fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
-impl SledStore {
+impl Sled {
     /// Opens (creating if needed) the store in `dir`. The directory is created with mode 0700.
     /// `Locked` if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -224,7 +229,8 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     })
 }
 
-impl Store for SledStore {
+impl Sled {
+    /// Answers `Ok` while the store can serve reads (the health check).
     fn ping(&self) -> Result<(), StoreError> {
         let t = self.trees()?;
         t.meta.get(b"schema").map(|_| ()).map_err(backend)
@@ -236,11 +242,11 @@ pub(crate) mod hooks {
     //! Test hooks: code run at a named point of a store operation, to interleave another
     //! writer, or to hold the operation, deterministically. Each hook runs once.
 
-    use super::SledStore;
+    use super::Sled;
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    type Hook = Box<dyn FnOnce(&SledStore) + Send>;
+    type Hook = Box<dyn FnOnce(&Sled) + Send>;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub(crate) enum Point {
@@ -253,8 +259,8 @@ pub(crate) mod hooks {
     #[derive(Default)]
     pub(crate) struct Hooks(Mutex<HashMap<Point, Hook>>);
 
-    impl SledStore {
-        pub(crate) fn set_hook(&self, at: Point, hook: impl FnOnce(&SledStore) + Send + 'static) {
+    impl Sled {
+        pub(crate) fn set_hook(&self, at: Point, hook: impl FnOnce(&Sled) + Send + 'static) {
             self.hooks
                 .0
                 .lock()
@@ -279,49 +285,45 @@ pub(crate) mod hooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::BackupStore;
-    use crate::storage::MetaStore;
+    use crate::storage::contract;
+    use crate::storage::{BackupStore, MetaStore};
 
-    #[test]
-    fn sled_passes_the_store_contract() {
+    #[actix_rt::test]
+    async fn sled_passes_the_store_contract() {
         let dir = tempfile::tempdir().expect("tempdir");
-        crate::storage::contract::run_all(|| SledStore::open(dir.path()).expect("open"));
+        contract::run_all(|| async { SledStore::open(dir.path()).expect("open") }).await;
     }
 
-    #[test]
-    fn sled_backups_round_trip() {
+    #[actix_rt::test]
+    async fn sled_backups_round_trip() {
         let (a, b) = (
             tempfile::tempdir().expect("tempdir"),
             tempfile::tempdir().expect("tempdir"),
         );
         let source = SledStore::open(a.path()).expect("open");
         let empty = SledStore::open(b.path()).expect("open");
-        crate::storage::contract::backup_round_trip(&source, &empty);
+        contract::backup_round_trip(&source, &empty).await;
     }
 
-    #[test]
-    fn a_cut_off_backup_is_refused() {
+    #[actix_rt::test]
+    async fn a_cut_off_backup_is_refused() {
         let (a, b) = (
             tempfile::tempdir().expect("tempdir"),
             tempfile::tempdir().expect("tempdir"),
         );
         let source = SledStore::open(a.path()).expect("open");
-        source.put_meta("x", b"1").expect("put");
-        let mut snapshot = Vec::new();
-        source.export(&mut snapshot).expect("export");
+        source.put_meta("x", b"1").await.expect("put");
+        let (_, snapshot) = contract::export(&source).await;
         let empty = SledStore::open(b.path()).expect("open");
         let cut = &snapshot[..snapshot.len() - 5];
-        assert!(empty.import(&mut &cut[..]).is_err());
+        assert!(empty.import(contract::reader(cut)).await.is_err());
     }
 
     #[test]
     fn a_second_open_of_one_dir_is_locked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let _first = SledStore::open(dir.path()).expect("open");
-        assert!(matches!(
-            SledStore::open(dir.path()),
-            Err(StoreError::Locked)
-        ));
+        let _first = Sled::open(dir.path()).expect("open");
+        assert!(matches!(Sled::open(dir.path()), Err(StoreError::Locked)));
     }
 
     #[test]
@@ -329,7 +331,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("a-file");
         std::fs::write(&file, b"x").expect("write");
-        let err = SledStore::open(&file.join("data")).err();
+        let err = Sled::open(&file.join("data")).err();
         assert!(matches!(err, Some(StoreError::Backend { .. })), "{err:?}");
     }
 
@@ -339,7 +341,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        let _store = SledStore::open(&data).expect("open");
+        let _store = Sled::open(&data).expect("open");
         let mode = std::fs::metadata(&data).expect("stat").permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
     }

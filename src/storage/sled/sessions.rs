@@ -1,9 +1,10 @@
 //! The sled side of login sessions, their refresh tokens, and revoked JWT ids.
 
-use super::{abort, backend, tx_error, SledStore};
+use super::sync::{RevocationStore, SessionStore};
+use super::{abort, backend, tx_error, Sled};
 use crate::domain::{RefreshTokenRecord, Session, SessionId, UserId};
 use crate::storage::records::{decode, encode, RefreshRecord, SessionRecord};
-use crate::storage::{RevocationStore, Rotation, SessionStore, StoreError};
+use crate::storage::{Rotation, StoreError};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use time::OffsetDateTime;
@@ -17,7 +18,7 @@ pub(super) fn user_session_key(userid: &UserId, sid: SessionId) -> Vec<u8> {
     key
 }
 
-impl SessionStore for SledStore {
+impl SessionStore for Sled {
     fn create_session(
         &self,
         session: &Session,
@@ -199,7 +200,7 @@ impl SessionStore for SledStore {
     }
 }
 
-impl RevocationStore for SledStore {
+impl RevocationStore for Sled {
     fn revoke_token_id(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;

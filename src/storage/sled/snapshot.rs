@@ -3,7 +3,8 @@
 
 use super::apps::pair_key;
 use super::sessions::user_session_key;
-use super::{backend, check, sweep, SledStore, Tree, Trees};
+use super::sync::{BackupStore, Maintenance};
+use super::{backend, check, sweep, Sled, Tree, Trees};
 use crate::domain::{
     AccessPair, ApiKey, Application, OAuthClient, RefreshTokenRecord, Session, StoredSigningKey,
     User,
@@ -13,7 +14,7 @@ use crate::storage::records::{
     SigningKeyRecord, UserRecord,
 };
 use crate::storage::snapshot::{self, bytes_of, Entry, Item, Writer};
-use crate::storage::{BackupStore, Maintenance, StoreError, Swept};
+use crate::storage::{StoreError, Swept};
 use time::OffsetDateTime;
 
 /// Writes every record of `tree`, decoded by `item`. A record that does not decode stops the
@@ -151,7 +152,7 @@ fn load(t: &Trees, item: &Item) -> Result<(), StoreError> {
     }
 }
 
-impl BackupStore for SledStore {
+impl BackupStore for Sled {
     fn export(&self, out: &mut dyn std::io::Write) -> Result<u64, StoreError> {
         // Exclusive: no mutation is half done while the trees are read.
         let _all = self.state.exclusive();
@@ -188,7 +189,7 @@ impl BackupStore for SledStore {
     }
 }
 
-impl Maintenance for SledStore {
+impl Maintenance for Sled {
     fn check(&self) -> Result<Vec<String>, StoreError> {
         check::run(self)
     }
@@ -205,12 +206,13 @@ impl Maintenance for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{contract, UserStore};
+    use crate::storage::contract;
+    use crate::storage::sled::sync::UserStore;
     use base64::engine::general_purpose::STANDARD as B64;
     use base64::Engine;
 
     /// A snapshot as the first builds wrote it: every tree, raw, indexes included.
-    fn version_1_snapshot(store: &SledStore) -> Vec<u8> {
+    fn version_1_snapshot(store: &Sled) -> Vec<u8> {
         let t = store.trees().expect("trees");
         let mut lines = vec![r#"{"format":"tessera-backup","version":1}"#.to_string()];
         for tree in t.all() {
@@ -231,7 +233,7 @@ mod tests {
     #[test]
     fn a_record_that_does_not_decode_stops_the_backup_naming_it() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
+        let store = Sled::open(dir.path()).expect("open");
         store
             .trees()
             .expect("trees")
@@ -253,12 +255,12 @@ mod tests {
             tempfile::tempdir().expect("tempdir"),
             tempfile::tempdir().expect("tempdir"),
         );
-        let source = SledStore::open(a.path()).expect("open");
+        let source = Sled::open(a.path()).expect("open");
         let alice = contract::user("alice");
         source.create_user(&alice).expect("create");
         let old = version_1_snapshot(&source);
 
-        let empty = SledStore::open(b.path()).expect("open");
+        let empty = Sled::open(b.path()).expect("open");
         assert_eq!(empty.import(&mut old.as_slice()).expect("import"), 1);
 
         assert_eq!(empty.get_user(&alice.userid).expect("get"), Some(alice));

@@ -2,7 +2,7 @@
 //! served (issue 7 soak). Refresh tokens go before their sessions: a sweep cut short leaves
 //! sessions without tokens, never tokens without their session.
 
-use super::{backend, SledStore};
+use super::{backend, Sled};
 use crate::domain::{AccessPair, RefreshTokenRecord, Session};
 use crate::storage::records::{decode, PairRecord, RefreshRecord, SessionRecord};
 use crate::storage::{StoreError, Swept};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 const FLUSH_EVERY: u64 = 1_000;
 
 /// Counts a removal, and flushes every `FLUSH_EVERY`.
-fn removed(store: &SledStore, count: &mut u64) -> Result<(), StoreError> {
+fn removed(store: &Sled, count: &mut u64) -> Result<(), StoreError> {
     *count += 1;
     if count.is_multiple_of(FLUSH_EVERY) {
         store.durable()?;
@@ -24,7 +24,7 @@ fn removed(store: &SledStore, count: &mut u64) -> Result<(), StoreError> {
 }
 
 pub(super) fn run(
-    store: &SledStore,
+    store: &Sled,
     now: OffsetDateTime,
     keep_revoked: Duration,
 ) -> Result<Swept, StoreError> {
@@ -109,10 +109,10 @@ pub(super) fn run(
 mod tests {
     use crate::storage::sled::SledStore;
 
-    #[test]
-    fn sled_sweeps_and_counts_as_the_contract_says() {
+    #[actix_rt::test]
+    async fn sled_sweeps_and_counts_as_the_contract_says() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
-        crate::storage::contract::maintenance(&store);
+        crate::storage::contract::maintenance(&store).await;
     }
 }

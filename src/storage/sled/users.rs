@@ -1,12 +1,13 @@
 //! The sled side of users.
 
-use super::{backend, SledStore};
+use super::sync::UserStore;
+use super::{backend, Sled};
 use crate::domain::{User, UserId};
 use crate::storage::records::{decode, encode, UserRecord};
-use crate::storage::{StoreError, UserStore};
+use crate::storage::StoreError;
 use std::ops::Bound;
 
-impl UserStore for SledStore {
+impl UserStore for Sled {
     fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let _gate = self.gate()?;
         let t = self.trees()?;
