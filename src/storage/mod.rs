@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod postgres;
 mod records;
 pub mod sled;
 pub mod snapshot;
@@ -251,10 +252,9 @@ pub async fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn S
         crate::config::StoreBackend::Sled => Ok(std::sync::Arc::new(sled::SledStore::open(
             &config.server.data_dir,
         )?)),
-        crate::config::StoreBackend::Postgres => Err(StoreError::Backend {
-            context: "opening the store",
-            source: "the postgres backend is not built into this version yet".into(),
-        }),
+        crate::config::StoreBackend::Postgres => Ok(std::sync::Arc::new(
+            postgres::PgStore::open(&config.store).await?,
+        )),
     }
 }
 

@@ -1,0 +1,327 @@
+//! The PostgreSQL side of login sessions, their refresh tokens, and revoked JWT ids.
+
+use super::{at, body, decoded, exec, one, row, rows, Db, PgStore};
+use crate::domain::{RefreshTokenRecord, Session, SessionId, UserId};
+use crate::storage::records::{RefreshRecord, SessionRecord};
+use crate::storage::{RevocationStore, Rotation, SessionStore, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A ticket as a `bigint`.
+fn ticket_column(ticket: Option<u64>) -> Result<Option<i64>, StoreError> {
+    ticket
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|e| StoreError::Backend {
+            context: "a rotation ticket past the range of a bigint",
+            source: Box::new(e),
+        })
+}
+
+pub(super) async fn insert_session<C: GenericClient>(
+    c: &C,
+    session: &Session,
+) -> Result<(), StoreError> {
+    let record = body(&SessionRecord::from(session))?;
+    exec(
+        c,
+        "INSERT INTO sessions (id, userid, expires_at, revoked_at, body) \
+         VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+        &[
+            &session.id.0,
+            &session.userid.as_str(),
+            &at(session.expires_at),
+            &session.revoked_at.map(at),
+            &record,
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(super) async fn insert_token<C: GenericClient>(
+    c: &C,
+    token: &RefreshTokenRecord,
+) -> Result<(), StoreError> {
+    let record = body(&RefreshRecord::from(token))?;
+    exec(
+        c,
+        "INSERT INTO refresh_tokens (id, session, expires_at, spent_at, spent_ticket, body) \
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+        &[
+            &token.id,
+            &token.session.0,
+            &at(token.expires_at),
+            &token.spent_at.map(at),
+            &ticket_column(token.spent_ticket)?,
+            &record,
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Stores a session's new revocation (its typed column and its body).
+async fn save_revocation<C: GenericClient>(c: &C, session: &Session) -> Result<(), StoreError> {
+    let record = body(&SessionRecord::from(session))?;
+    exec(
+        c,
+        "UPDATE sessions SET revoked_at = $2, body = $3::text::jsonb WHERE id = $1",
+        &[&session.id.0, &session.revoked_at.map(at), &record],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn create_session(
+        &self,
+        session: &Session,
+        first: &RefreshTokenRecord,
+    ) -> Result<(), StoreError> {
+        let (session, first) = (session.clone(), first.clone());
+        self.with_client(move |mut c| async move {
+            let tx = c.transaction().await.db()?;
+            insert_session(&tx, &session).await?;
+            insert_token(&tx, &first).await?;
+            tx.commit().await.db()
+        })
+        .await
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.with_client(move |c| async move {
+            row(
+                &c,
+                "SELECT body::text FROM sessions WHERE id = $1",
+                &[&id.0],
+            )
+            .await?
+            .map(|r| decoded::<SessionRecord, Session>("sessions", &r, 0))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.with_client(move |c| async move {
+            row(
+                &c,
+                "SELECT body::text FROM refresh_tokens WHERE id = $1",
+                &[&id],
+            )
+            .await?
+            .map(|r| decoded::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", &r, 0))
+            .transpose()
+        })
+        .await
+    }
+
+    /// The sequence's last value, shared by every node: an exchange that commits after this
+    /// was read takes a larger one.
+    async fn rotation_ticket(&self) -> Result<u64, StoreError> {
+        self.with_client(|c| async move {
+            let last: i64 = one(&c, "SELECT last_value FROM rotation_tickets", &[])
+                .await?
+                .try_get(0)
+                .db()?;
+            Ok(u64::try_from(last).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// One transaction, the session's row locked and then the token's (every writer that
+    /// locks both takes them in that order): of concurrent exchanges of one token, the first
+    /// to get the locks spends it, and each later one finds it spent, with a ticket that says
+    /// whether it raced that exchange or replays the token after it (as sled decides).
+    async fn rotate_refresh_token(
+        &self,
+        spent: Uuid,
+        next: &RefreshTokenRecord,
+        now: OffsetDateTime,
+        ticket: u64,
+    ) -> Result<Rotation, StoreError> {
+        let next = next.clone();
+        self.with_client(move |mut c| async move {
+            let tx = c.transaction().await.db()?;
+            let Some(found) = row(
+                &tx,
+                "SELECT session FROM refresh_tokens WHERE id = $1",
+                &[&spent],
+            )
+            .await?
+            else {
+                return Ok(Rotation::NotFound);
+            };
+            let session_id: Uuid = found.try_get(0).db()?;
+            let Some(found) = row(
+                &tx,
+                "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
+                &[&session_id],
+            )
+            .await?
+            else {
+                return Ok(Rotation::Inactive);
+            };
+            let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
+            if !session.is_live(now) {
+                return Ok(Rotation::Inactive);
+            }
+            // Swept between the two reads: gone, as if it had never been.
+            let Some(found) = row(
+                &tx,
+                "SELECT body::text FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                &[&spent],
+            )
+            .await?
+            else {
+                return Ok(Rotation::NotFound);
+            };
+            let mut token =
+                decoded::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", &found, 0)?;
+            if token.spent_ticket.is_some_and(|t| t > ticket) {
+                return Ok(Rotation::LostRace);
+            }
+            if token.spent_at.is_some() {
+                // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
+                session.revoked_at = Some(now);
+                save_revocation(&tx, &session).await?;
+                tx.commit().await.db()?;
+                return Ok(Rotation::Reused(session.id));
+            }
+            if token.expires_at <= now {
+                return Ok(Rotation::Inactive);
+            }
+            // Greater than every ticket taken so far, on any node: those requests were under
+            // way.
+            let issued: i64 = one(&tx, "SELECT nextval('rotation_tickets')", &[])
+                .await?
+                .try_get(0)
+                .db()?;
+            token.spent_at = Some(now);
+            token.spent_ticket = Some(u64::try_from(issued).unwrap_or(0));
+            let record = body(&RefreshRecord::from(&token))?;
+            exec(
+                &tx,
+                "UPDATE refresh_tokens SET spent_at = $2, spent_ticket = $3, \
+                 body = $4::text::jsonb WHERE id = $1",
+                &[&spent, &at(now), &issued, &record],
+            )
+            .await?;
+            insert_token(&tx, &next).await?;
+            tx.commit().await.db()?;
+            Ok(Rotation::Rotated(session))
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.with_client(move |mut c| async move {
+            let tx = c.transaction().await.db()?;
+            let Some(found) = row(
+                &tx,
+                "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
+                &[&id.0],
+            )
+            .await?
+            else {
+                return Ok(false);
+            };
+            let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
+            if session.revoked_at.is_some() {
+                return Ok(false);
+            }
+            session.revoked_at = Some(now);
+            save_revocation(&tx, &session).await?;
+            tx.commit().await.db()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.with_client(move |c| async move {
+            let n: i64 = one(
+                &c,
+                "SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1",
+                &[&now],
+            )
+            .await?
+            .try_get(0)
+            .db()?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        userid: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let userid = userid.as_str().to_string();
+        self.with_client(move |mut c| async move {
+            let tx = c.transaction().await.db()?;
+            let found = rows(
+                &tx,
+                "SELECT body::text FROM sessions WHERE userid = $1 AND revoked_at IS NULL \
+                 ORDER BY id FOR UPDATE",
+                &[&userid],
+            )
+            .await?;
+            let mut sessions = found
+                .iter()
+                .map(|r| decoded::<SessionRecord, Session>("sessions", r, 0))
+                .collect::<Result<Vec<_>, _>>()?;
+            for session in &mut sessions {
+                session.revoked_at = Some(now);
+            }
+            // Pipelined on the one connection.
+            futures_util::future::try_join_all(sessions.iter().map(|s| save_revocation(&tx, s)))
+                .await?;
+            tx.commit().await.db()?;
+            Ok(sessions.len())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for PgStore {
+    async fn revoke_token_id(
+        &self,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let jti = jti.to_string();
+        self.with_client(move |c| async move {
+            exec(
+                &c,
+                "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                &[&jti, &at(expires_at)],
+            )
+            .await
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let jti = jti.to_string();
+        self.with_client(move |c| async move {
+            one(
+                &c,
+                "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = $1)",
+                &[&jti],
+            )
+            .await?
+            .try_get(0)
+            .db()
+        })
+        .await
+    }
+}
