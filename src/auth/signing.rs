@@ -45,6 +45,19 @@ pub(crate) fn open(
     Ok(plain)
 }
 
+/// Puts the stored signing keys in force, as another node may have rotated them.
+pub async fn reload(ctx: &Context) -> Result<(), AuthError> {
+    let plain = ctx
+        .store
+        .signing_keys()
+        .await?
+        .iter()
+        .map(|k| open(&ctx.master, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.keys.replace(&plain)?;
+    Ok(())
+}
+
 /// Makes a new active key of the configured algorithm and retires the old one. Retired keys
 /// keep verifying, and stay in the JWKS until their last token has expired.
 pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
@@ -71,14 +84,7 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
         }
     })
     .await?;
-    let plain = ctx
-        .store
-        .signing_keys()
-        .await?
-        .iter()
-        .map(|k| open(&ctx.master, k))
-        .collect::<Result<Vec<_>, _>>()?;
-    ctx.keys.replace(&plain)?;
+    reload(ctx).await?;
     log::info!(
         "rotated signing keys: {} ({}) is now active",
         new.kid,

@@ -351,6 +351,14 @@ pub async fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn S
     }
 }
 
+/// What a node keeps in memory between requests, and so must read again when another node
+/// sharing the store changes it (SPEC §11: within a second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// The signing keys: a rotation through another node.
+    SigningKeys,
+}
+
 /// Everything tessera stores.
 #[async_trait]
 pub trait Store:
@@ -374,4 +382,9 @@ pub trait Store:
 {
     /// Answers `Ok` while the store can serve reads (the health check).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Resolves when what `topic` covers may have been changed by another process sharing
+    /// this store — soon enough that a cache read again then honours the change within a
+    /// second — and never for a store that no other process shares. Spurious wake-ups are
+    /// allowed (a lost notification connection wakes every waiter).
+    async fn changed(&self, topic: Topic);
 }
