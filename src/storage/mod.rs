@@ -359,6 +359,22 @@ pub enum Topic {
     SigningKeys,
 }
 
+/// Loads a snapshot into the empty store the configuration names, all or nothing (SPEC §10,
+/// §11): sled loads it into a scratch store beside its data dir and moves it into place once
+/// the whole file has loaded; a shared database loads it in one transaction. Either way a
+/// store that is not empty is refused and left as it was.
+pub async fn restore(
+    config: &crate::config::Config,
+    input: Box<dyn std::io::BufRead + Send>,
+) -> Result<u64, StoreError> {
+    match config.store.backend {
+        crate::config::StoreBackend::Sled => {
+            sled::SledStore::restore_into(&config.server.data_dir, input).await
+        }
+        crate::config::StoreBackend::Postgres => open(config).await?.import(input).await,
+    }
+}
+
 /// Everything tessera stores.
 #[async_trait]
 pub trait Store:

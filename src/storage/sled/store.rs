@@ -42,6 +42,44 @@ impl SledStore {
         })
     }
 
+    /// Loads a snapshot into the data dir `dir`, which must hold no store yet: into a scratch
+    /// store inside it first, moved into place only once the whole file has loaded, so that
+    /// a bad file or a crash leaves the data dir as it was.
+    pub async fn restore_into(
+        dir: &Path,
+        input: Box<dyn std::io::BufRead + Send>,
+    ) -> Result<u64, StoreError> {
+        let target = dir.join("store");
+        if target.exists() {
+            return Err(StoreError::Backup(format!(
+                "the data dir {} is not empty (it holds a store); restore only into an empty one",
+                dir.display()
+            )));
+        }
+        let scratch = dir.join(".restore");
+        let _ = std::fs::remove_dir_all(&scratch);
+        let io = |context: &'static str| {
+            move |e: std::io::Error| StoreError::Backend {
+                context,
+                source: Box::new(e),
+            }
+        };
+        let loaded = async {
+            let store = Self::open(&scratch)?;
+            let count = store.import(input).await?;
+            drop(store);
+            Ok::<_, StoreError>(count)
+        }
+        .await;
+        let result = loaded.and_then(|count| {
+            std::fs::rename(scratch.join("store"), &target)
+                .map_err(io("moving the restored store into place"))?;
+            Ok(count)
+        });
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
+    }
+
     /// The synchronous store underneath, for tests that interleave its steps.
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &Sled {
