@@ -137,6 +137,7 @@ impl Application {
         };
 
         watch_config(context.clone());
+        follow_signing_keys(context.clone());
         sweep_periodically(context.clone());
         Ok(Self {
             public_addr,
@@ -203,6 +204,21 @@ fn sweep_periodically(ctx: Data<Context>) {
                 Ok(swept) if swept != Default::default() => log::info!("swept {swept:?}"),
                 Ok(_) => {}
                 Err(e) => log::warn!("sweeping the store failed: {e}"),
+            }
+        }
+    });
+}
+
+/// Reads the signing keys again whenever another node sharing the store may have rotated
+/// them, so this node signs with the new key and verifies its tokens (SPEC §11).
+fn follow_signing_keys(ctx: Data<Context>) {
+    actix_rt::spawn(async move {
+        loop {
+            ctx.store.changed(crate::storage::Topic::SigningKeys).await;
+            if let Err(e) = crate::auth::signing::reload(&ctx).await {
+                log::warn!("reading the signing keys again failed: {e}");
+                // Not in a tight loop while the store is down.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
     });

@@ -54,24 +54,40 @@ pub async fn signing_keys(
             unsealed.len()
         );
     }
-    let mut plain = open_keys(&stored, Some(master))
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    let active_alg = plain.iter().find(|k| k.active).map(|k| k.alg.clone());
-    if active_alg.as_deref() != Some(alg.name()) {
-        let mut changed = Vec::new();
-        for key in plain.iter_mut().filter(|k| k.active) {
-            key.active = false;
-            key.retired_at = Some(now);
-            changed.push(signing::seal(master, key.clone()));
+    let mut stored = stored;
+    for attempt in 1.. {
+        let plain = open_keys(&stored, Some(master))
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let active = plain.iter().find(|k| k.active);
+        if active.is_some_and(|k| k.alg == alg.name()) {
+            return Ok(KeyRing::new(&plain)?);
         }
+        if active.is_some() && attempt > 8 {
+            // Another node keeps making keys of another algorithm: keep theirs.
+            log::warn!(
+                "the active signing key keeps changing to another algorithm than {}: do the nodes' tokens.signing_alg differ?",
+                alg.name()
+            );
+            return Ok(KeyRing::new(&plain)?);
+        }
+        // Nodes starting together on an empty store (or after an algorithm change) race
+        // here: the store takes one new key, and the others read it instead (SPEC §11).
         let new = jwt::generate(alg, now)?;
-        log::info!("created signing key {} ({})", new.kid, new.alg);
-        changed.push(signing::seal(master, new.clone()));
-        store.save_signing_keys(&changed).await?;
-        plain.push(new);
+        let expected = active.map(|k| k.kid.clone());
+        if store
+            .rotate_signing_key(
+                expected.as_deref(),
+                &signing::seal(master, new.clone()),
+                now,
+            )
+            .await?
+        {
+            log::info!("created signing key {} ({})", new.kid, new.alg);
+        }
+        stored = store.signing_keys().await?;
     }
-    Ok(KeyRing::new(&plain)?)
+    unreachable!("the loop returns")
 }
 
 /// Each stored key opened with the master key, as a start opens them. A sealed key with no
@@ -135,15 +151,32 @@ pub async fn preamble_token_uuid(store: &dyn Store) -> Result<uuid::Uuid, Bootst
             return Ok(uuid);
         }
         log::warn!("the stored preamble token_uuid is unreadable; generating a new one");
+        let uuid = uuid::Uuid::new_v4();
+        store
+            .put_meta(
+                PREAMBLE_TOKEN_UUID,
+                uuid.hyphenated().to_string().as_bytes(),
+            )
+            .await?;
+        return Ok(uuid);
     }
-    let uuid = uuid::Uuid::new_v4();
-    store
-        .put_meta(
+    // Nodes starting together on an empty store keep the one stored first.
+    let generated = uuid::Uuid::new_v4();
+    let stored = store
+        .put_meta_if_absent(
             PREAMBLE_TOKEN_UUID,
-            uuid.hyphenated().to_string().as_bytes(),
+            generated.hyphenated().to_string().as_bytes(),
         )
         .await?;
-    log::info!("generated the preamble token_uuid (stored; set preamble.token_uuid to choose one)");
+    let uuid = std::str::from_utf8(&stored)
+        .ok()
+        .and_then(|s| uuid::Uuid::try_parse(s).ok())
+        .unwrap_or(generated);
+    if uuid == generated {
+        log::info!(
+            "generated the preamble token_uuid (stored; set preamble.token_uuid to choose one)"
+        );
+    }
     Ok(uuid)
 }
 
@@ -193,7 +226,18 @@ pub async fn ensure_admin(
         write_private_file(&path, password.as_bytes())?;
     }
     // The operator chose this password: only the length cap applies, not min_length.
-    create_user_in(store, hasher, 1, admin, now).await?;
+    match create_user_in(store, hasher, 1, admin, now).await {
+        Ok(_) => {}
+        // Another node sharing the store created it first (SPEC §11): one admin, not two.
+        Err(AuthError::Conflict) => {
+            if generated {
+                let _ = std::fs::remove_file(&path);
+            }
+            store.put_meta(BOOTSTRAPPED, b"1").await?;
+            return Ok(AdminBootstrap::Existing);
+        }
+        Err(e) => return Err(e.into()),
+    }
     let outcome = if generated {
         // SPEC §1: the generated password is printed once, so a first start can be used at once.
         log::warn!(

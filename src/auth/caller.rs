@@ -156,7 +156,11 @@ async fn verify_basic_user(
 ) -> Result<User, AuthError> {
     let now = ctx.now();
     let is_token = super::preamble::is_token(&ctx.config(), password.expose());
-    if !is_token && ctx.guard.check(Some(username), address, now).is_ok() {
+    if !is_token
+        && super::guard::check(ctx, Some(username), address, now)
+            .await
+            .is_ok()
+    {
         if let Ok(id) = UserId::parse(username) {
             if let Some(user) = ctx.store.get_user(&id).await?.filter(|u| !u.disabled) {
                 if ctx
@@ -196,11 +200,7 @@ pub async fn authenticate(
         Presented::Basic { username, password } => {
             // A locked-out address is refused before any credential is looked at, static
             // credentials included (SPEC §3).
-            ctx.guard
-                .check(None, address, ctx.now())
-                .map_err(|l| AuthError::Locked {
-                    retry_after_seconds: l.retry_after_seconds,
-                })?;
+            super::guard::check(ctx, None, address, ctx.now()).await?;
             if let Some((user, pass)) = static_credentials(&config, service) {
                 // Both compared, in constant time, so a right username alone shows nothing.
                 let name_ok = ct_eq(username.as_bytes(), user.as_bytes());
@@ -219,7 +219,8 @@ pub async fn authenticate(
                             client,
                             password.expose(),
                             address,
-                        )?;
+                        )
+                        .await?;
                         return Ok(Caller::Client(client));
                     }
                 }

@@ -107,47 +107,43 @@ pub async fn authenticate_from(
     secret: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<OAuthClient, AuthError> {
-    let now = unless_locked(ctx, address)?;
+    let now = unless_locked(ctx, address).await?;
     let outcome = authenticate(ctx, client_id, secret).await;
-    counted(ctx, address, now, outcome)
+    counted(ctx, address, now, outcome).await
 }
 
 /// [`authenticate_from`] for a client the caller has read from the store already.
-pub fn authenticate_found_from(
+pub async fn authenticate_found_from(
     ctx: &Context,
     client: OAuthClient,
     secret: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<OAuthClient, AuthError> {
-    let now = unless_locked(ctx, address)?;
-    counted(ctx, address, now, check_secret(client, secret))
+    let now = unless_locked(ctx, address).await?;
+    counted(ctx, address, now, check_secret(client, secret)).await
 }
 
 /// Refuses a locked-out address before any secret is looked at; says when it was checked.
-fn unless_locked(
+async fn unless_locked(
     ctx: &Context,
     address: Option<std::net::IpAddr>,
 ) -> Result<time::OffsetDateTime, AuthError> {
     let now = ctx.now();
-    ctx.guard
-        .check(None, address, now)
-        .map_err(|l| AuthError::Locked {
-            retry_after_seconds: l.retry_after_seconds,
-        })?;
+    super::guard::check(ctx, None, address, now).await?;
     Ok(now)
 }
 
 /// Counts a failed client authentication for the statistics and the address's lockout.
-fn counted(
+async fn counted(
     ctx: &Context,
     address: Option<std::net::IpAddr>,
     now: time::OffsetDateTime,
     outcome: Result<OAuthClient, AuthError>,
 ) -> Result<OAuthClient, AuthError> {
     if matches!(outcome, Err(AuthError::InvalidClient)) {
-        ctx.stats.failure(now);
-        ctx.guard
-            .fail(&ctx.config().login_protection, None, address, now);
+        super::stats::failure(ctx, now).await;
+        let config = ctx.config();
+        super::guard::fail(ctx, &config.login_protection, None, address, now).await?;
     }
     outcome
 }

@@ -3,83 +3,15 @@
 //! `Retry-After` until `lockout_seconds` pass — even with the right password.
 //!
 //! Userids are counted whether or not such a user exists, so a lockout never tells which
-//! userids are real. State is in memory: a restart forgives, as in Keycloak's default
-//! brute-force detector; the tables are bounded so a flood of invented userids cannot
-//! exhaust memory.
+//! userids are real. The counts live in the store ([`crate::storage::LockoutStore`]): in
+//! memory on one sled node (a restart forgives, as in Keycloak's default brute-force
+//! detector), in the database on a cluster, where a lockout through one node holds on all.
 
+use super::{AuthError, Context};
 use crate::config::LoginProtectionConfig;
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use crate::storage::LockoutRule;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
-
-/// Entries kept per table before expired ones are swept, and the most kept at all.
-const MAX_ENTRIES: usize = 100_000;
-
-#[derive(Debug, Default)]
-struct Strikes {
-    failures: VecDeque<OffsetDateTime>,
-    locked_until: Option<OffsetDateTime>,
-}
-
-impl Strikes {
-    fn locked(&self, now: OffsetDateTime) -> Option<Duration> {
-        self.locked_until.filter(|&t| t > now).map(|t| t - now)
-    }
-
-    fn is_stale(&self, now: OffsetDateTime, window: Duration) -> bool {
-        self.locked(now).is_none() && self.failures.back().is_none_or(|&t| now - t >= window)
-    }
-}
-
-struct Table<K> {
-    entries: Mutex<HashMap<K, Strikes>>,
-}
-
-impl<K: Eq + Hash + Clone> Table<K> {
-    fn new() -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn locked(&self, key: &K, now: OffsetDateTime) -> Option<Duration> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).and_then(|s| s.locked(now))
-    }
-
-    fn fail(&self, key: &K, limit: u32, window: Duration, lockout: Duration, now: OffsetDateTime) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
-            entries.retain(|_, s| !s.is_stale(now, window));
-            if entries.len() >= MAX_ENTRIES {
-                // Still full of live entries: an attack on many names at once. The address
-                // table still holds each attacker, so dropping this name loses little.
-                return;
-            }
-        }
-        let strikes = entries.entry(key.clone()).or_default();
-        if strikes.locked_until.is_some_and(|t| t <= now) {
-            *strikes = Strikes::default();
-        }
-        strikes.failures.push_back(now);
-        while strikes.failures.front().is_some_and(|&t| now - t >= window) {
-            strikes.failures.pop_front();
-        }
-        if strikes.failures.len() >= limit as usize {
-            strikes.locked_until = Some(now + lockout);
-            strikes.failures.clear();
-        }
-    }
-
-    fn forget(&self, key: &K) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
 
 /// How long until an attempt may be made again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,86 +19,94 @@ pub struct Locked {
     pub retry_after_seconds: u64,
 }
 
-pub struct LoginGuard {
-    users: Table<String>,
-    addresses: Table<IpAddr>,
-}
-
-impl Default for LoginGuard {
-    fn default() -> Self {
-        Self {
-            users: Table::new(),
-            addresses: Table::new(),
-        }
-    }
-}
-
 fn seconds(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2))
 }
 
-impl LoginGuard {
-    /// Refuses an attempt while its userid or its address is locked out.
-    pub fn check(
-        &self,
-        userid: Option<&str>,
-        address: Option<IpAddr>,
-        now: OffsetDateTime,
-    ) -> Result<(), Locked> {
-        let by_user = userid.and_then(|u| self.users.locked(&u.to_string(), now));
-        let by_address = address.and_then(|a| self.addresses.locked(&a, now));
-        match by_user.into_iter().chain(by_address).max() {
-            Some(left) => Err(Locked {
-                // Round up: a client that waits exactly this long gets in.
+/// The store's key for a userid's count. Userids have no colon-free rule, so the kind comes
+/// first and the two kinds never meet.
+fn user_key(userid: &str) -> String {
+    format!("user:{userid}")
+}
+
+fn address_key(address: IpAddr) -> String {
+    format!("address:{address}")
+}
+
+fn keys(userid: Option<&str>, address: Option<IpAddr>) -> Vec<String> {
+    userid
+        .map(user_key)
+        .into_iter()
+        .chain(address.map(address_key))
+        .collect()
+}
+
+/// Refuses an attempt while its userid or its address is locked out: `Locked` with the
+/// seconds to wait, rounded up (a client that waits exactly this long gets in).
+pub async fn check(
+    ctx: &Context,
+    userid: Option<&str>,
+    address: Option<IpAddr>,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    match ctx.store.locked_until(&keys(userid, address), now).await? {
+        Some(until) => {
+            let left = until - now;
+            Err(AuthError::Locked {
                 retry_after_seconds: u64::try_from(left.whole_seconds()).unwrap_or(0)
                     + u64::from(left.subsec_nanoseconds() > 0),
-            }),
-            None => Ok(()),
+            })
         }
+        None => Ok(()),
     }
+}
 
-    /// Counts a failed check against the userid (if one was given) and the address.
-    pub fn fail(
-        &self,
-        config: &LoginProtectionConfig,
-        userid: Option<&str>,
-        address: Option<IpAddr>,
-        now: OffsetDateTime,
-    ) {
-        let (window, lockout) = (
-            seconds(config.window_seconds),
-            seconds(config.lockout_seconds),
-        );
-        if let Some(userid) = userid {
-            self.users.fail(
-                &userid.to_string(),
-                config.max_failures,
-                window,
-                lockout,
-                now,
-            );
-        }
-        if let Some(address) = address {
-            self.addresses.fail(
-                &address,
-                config.max_failures_per_address,
-                window,
-                lockout,
-                now,
-            );
-        }
+/// Counts a failed check against the userid (if one was given) and the address.
+pub async fn fail(
+    ctx: &Context,
+    config: &LoginProtectionConfig,
+    userid: Option<&str>,
+    address: Option<IpAddr>,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    let (window, lockout) = (
+        seconds(config.window_seconds),
+        seconds(config.lockout_seconds),
+    );
+    if let Some(userid) = userid {
+        let rule = LockoutRule {
+            limit: config.max_failures,
+            window,
+            lockout,
+        };
+        ctx.store
+            .record_failure(&user_key(userid), rule, now)
+            .await?;
     }
+    if let Some(address) = address {
+        let rule = LockoutRule {
+            limit: config.max_failures_per_address,
+            window,
+            lockout,
+        };
+        ctx.store
+            .record_failure(&address_key(address), rule, now)
+            .await?;
+    }
+    Ok(())
+}
 
-    /// A successful check clears the user's count (not the address's: one good account must
-    /// not launder an address's guessing at others).
-    pub fn succeed(&self, userid: &str) {
-        self.users.forget(&userid.to_string());
-    }
+/// A successful check clears the user's count (not the address's: one good account must
+/// not launder an address's guessing at others).
+pub async fn succeed(ctx: &Context, userid: &str) -> Result<(), AuthError> {
+    Ok(ctx.store.clear_failures(&user_key(userid)).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sled::SledStore;
+    use std::sync::Arc;
 
     fn config() -> LoginProtectionConfig {
         LoginProtectionConfig {
@@ -181,53 +121,86 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_000_000 + s).expect("valid")
     }
 
-    #[test]
-    fn a_userid_locks_after_max_failures_in_the_window_and_unlocks_after_the_lockout() {
-        let guard = LoginGuard::default();
-        for s in 0..2 {
-            guard.fail(&config(), Some("alice"), None, t(s));
-            assert_eq!(guard.check(Some("alice"), None, t(s)), Ok(()));
+    async fn context() -> (tempfile::TempDir, Context) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let ctx = crate::auth::testing::context(store).await;
+        (dir, ctx)
+    }
+
+    fn locked(result: Result<(), AuthError>) -> Option<u64> {
+        match result {
+            Ok(()) => None,
+            Err(AuthError::Locked {
+                retry_after_seconds,
+            }) => Some(retry_after_seconds),
+            Err(e) => panic!("{e}"),
         }
-        guard.fail(&config(), Some("alice"), None, t(2));
+    }
+
+    #[actix_rt::test]
+    async fn a_userid_locks_after_max_failures_in_the_window_and_unlocks_after_the_lockout() {
+        let (_dir, ctx) = context().await;
+        for s in 0..2 {
+            fail(&ctx, &config(), Some("alice"), None, t(s))
+                .await
+                .expect("count");
+            assert_eq!(locked(check(&ctx, Some("alice"), None, t(s)).await), None);
+        }
+        fail(&ctx, &config(), Some("alice"), None, t(2))
+            .await
+            .expect("count");
         assert_eq!(
-            guard.check(Some("alice"), None, t(2)),
-            Err(Locked {
-                retry_after_seconds: 120
-            })
+            locked(check(&ctx, Some("alice"), None, t(2)).await),
+            Some(120)
         );
-        assert!(guard.check(Some("bob"), None, t(2)).is_ok(), "only alice");
-        assert!(guard.check(Some("alice"), None, t(121)).is_err());
-        assert_eq!(guard.check(Some("alice"), None, t(122)), Ok(()));
+        assert_eq!(
+            locked(check(&ctx, Some("bob"), None, t(2)).await),
+            None,
+            "only alice"
+        );
+        assert!(locked(check(&ctx, Some("alice"), None, t(121)).await).is_some());
+        assert_eq!(locked(check(&ctx, Some("alice"), None, t(122)).await), None);
     }
 
-    #[test]
-    fn failures_outside_the_window_do_not_add_up() {
-        let guard = LoginGuard::default();
-        guard.fail(&config(), Some("alice"), None, t(0));
-        guard.fail(&config(), Some("alice"), None, t(30));
-        guard.fail(&config(), Some("alice"), None, t(61));
-        assert_eq!(guard.check(Some("alice"), None, t(61)), Ok(()));
+    #[actix_rt::test]
+    async fn failures_outside_the_window_do_not_add_up() {
+        let (_dir, ctx) = context().await;
+        for s in [0, 30, 61] {
+            fail(&ctx, &config(), Some("alice"), None, t(s))
+                .await
+                .expect("count");
+        }
+        assert_eq!(locked(check(&ctx, Some("alice"), None, t(61)).await), None);
     }
 
-    #[test]
-    fn an_address_locks_across_userids_and_success_does_not_clear_it() {
-        let guard = LoginGuard::default();
+    #[actix_rt::test]
+    async fn an_address_locks_across_userids_and_success_does_not_clear_it() {
+        let (_dir, ctx) = context().await;
         let addr: IpAddr = "192.0.2.7".parse().expect("ip");
         for (s, user) in ["a", "b", "c", "d", "e"].iter().enumerate() {
-            guard.fail(&config(), Some(user), Some(addr), t(s as i64));
-            guard.succeed(user);
+            fail(&ctx, &config(), Some(user), Some(addr), t(s as i64))
+                .await
+                .expect("count");
+            succeed(&ctx, user).await.expect("clear");
         }
-        assert!(guard.check(Some("zed"), Some(addr), t(5)).is_err());
-        assert!(guard.check(Some("zed"), None, t(5)).is_ok());
+        assert!(locked(check(&ctx, Some("zed"), Some(addr), t(5)).await).is_some());
+        assert_eq!(locked(check(&ctx, Some("zed"), None, t(5)).await), None);
     }
 
-    #[test]
-    fn success_clears_a_users_count() {
-        let guard = LoginGuard::default();
-        guard.fail(&config(), Some("alice"), None, t(0));
-        guard.fail(&config(), Some("alice"), None, t(1));
-        guard.succeed("alice");
-        guard.fail(&config(), Some("alice"), None, t(2));
-        assert_eq!(guard.check(Some("alice"), None, t(2)), Ok(()));
+    #[actix_rt::test]
+    async fn success_clears_a_users_count() {
+        let (_dir, ctx) = context().await;
+        fail(&ctx, &config(), Some("alice"), None, t(0))
+            .await
+            .expect("count");
+        fail(&ctx, &config(), Some("alice"), None, t(1))
+            .await
+            .expect("count");
+        succeed(&ctx, "alice").await.expect("clear");
+        fail(&ctx, &config(), Some("alice"), None, t(2))
+            .await
+            .expect("count");
+        assert_eq!(locked(check(&ctx, Some("alice"), None, t(2)).await), None);
     }
 }

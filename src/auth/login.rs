@@ -59,7 +59,7 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<Grant, AuthEr
     };
     let (refresh_token, record) = refresh::mint(&session, now, config.runtime.lifetimes.refresh);
     ctx.store.create_session(&session, &record).await?;
-    ctx.stats.login(now);
+    super::stats::login(ctx, now).await;
     grant(ctx, user, session, refresh_token, now)
 }
 
@@ -74,18 +74,14 @@ pub async fn verify_password(
     address: Option<IpAddr>,
 ) -> Result<User, AuthError> {
     let now = ctx.now();
-    ctx.guard
-        .check(Some(userid), address, now)
-        .map_err(|l| AuthError::Locked {
-            retry_after_seconds: l.retry_after_seconds,
-        })?;
+    super::guard::check(ctx, Some(userid), address, now).await?;
     let outcome = check_secret(ctx, userid, password).await;
     match &outcome {
-        Ok(user) => ctx.guard.succeed(user.userid.as_str()),
+        Ok(user) => super::guard::succeed(ctx, user.userid.as_str()).await?,
         Err(AuthError::InvalidCredentials) => {
-            ctx.stats.failure(now);
-            ctx.guard
-                .fail(&ctx.config().login_protection, Some(userid), address, now);
+            super::stats::failure(ctx, now).await;
+            let config = ctx.config();
+            super::guard::fail(ctx, &config.login_protection, Some(userid), address, now).await?;
         }
         Err(_) => {}
     }

@@ -42,9 +42,6 @@ pub struct Context {
     pub(crate) rotation: tokio::sync::Mutex<()>,
     /// The preamble `token_uuid` generated on first start, used when the config sets none.
     pub generated_token_uuid: uuid::Uuid,
-    pub stats: stats::Stats,
-    pub guard: guard::LoginGuard,
-    pub browser: browser::BrowserSessions,
     pub verified: verified::VerifiedCredentials,
     pub clock: Arc<dyn Clock>,
     /// The CORS policy of the settings in force, for the CORS filter (replaced with them).
@@ -69,9 +66,6 @@ impl Context {
             master: Arc::new(master),
             rotation: tokio::sync::Mutex::new(()),
             generated_token_uuid,
-            stats: stats::Stats::default(),
-            guard: guard::LoginGuard::default(),
-            browser: browser::BrowserSessions::default(),
             verified: verified::VerifiedCredentials::default(),
             clock,
             cors: LiveCors::new(config.runtime.cors.clone()),

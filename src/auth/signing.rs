@@ -45,6 +45,19 @@ pub(crate) fn open(
     Ok(plain)
 }
 
+/// Puts the stored signing keys in force, as another node may have rotated them.
+pub async fn reload(ctx: &Context) -> Result<(), AuthError> {
+    let plain = ctx
+        .store
+        .signing_keys()
+        .await?
+        .iter()
+        .map(|k| open(&ctx.master, k))
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.keys.replace(&plain)?;
+    Ok(())
+}
+
 /// Makes a new active key of the configured algorithm and retires the old one. Retired keys
 /// keep verifying, and stay in the JWKS until their last token has expired.
 pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
@@ -60,21 +73,18 @@ pub async fn rotate(ctx: &Context) -> Result<StoredSigningKey, AuthError> {
     })
     .await
     .map_err(AuthError::Task)??;
-    let mut all = ctx.store.signing_keys().await?;
-    let mut changed = Vec::new();
-    for key in all.iter_mut().filter(|k| k.active) {
-        key.active = false;
-        key.retired_at = Some(now);
-        changed.push(key.clone());
-    }
-    changed.push(sealed.clone());
-    ctx.store.save_signing_keys(&changed).await?;
-    all.push(sealed);
-    let plain = all
-        .iter()
-        .map(|k| open(&ctx.master, k))
-        .collect::<Result<Vec<_>, _>>()?;
-    ctx.keys.replace(&plain)?;
+    // The retirement and the new key are one atomic step against the active key read here;
+    // a rotation through another node meanwhile makes this one read again and go on top.
+    super::edit::edit(|| async {
+        let all = ctx.store.signing_keys().await?;
+        let expected = all.iter().find(|k| k.active).map(|k| k.kid.as_str());
+        match ctx.store.rotate_signing_key(expected, &sealed, now).await? {
+            true => Ok(()),
+            false => Err(crate::storage::StoreError::Stale),
+        }
+    })
+    .await?;
+    reload(ctx).await?;
     log::info!(
         "rotated signing keys: {} ({}) is now active",
         new.kid,

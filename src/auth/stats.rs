@@ -2,7 +2,7 @@
 //! checks in the last hour, kept in one-minute buckets.
 
 use super::{AuthError, Context};
-use std::sync::Mutex;
+use crate::storage::Counts;
 use time::OffsetDateTime;
 
 /// What `GET /api/v1/statistics` answers.
@@ -24,35 +24,19 @@ pub async fn statistics(ctx: &Context) -> Result<Statistics, AuthError> {
     let applications = store.count_apps().await?;
     let api_keys = store.count_api_keys().await?;
     let live_sessions = store.count_live_sessions(now).await?;
+    let last_hour = store
+        .counts_since(now - time::Duration::minutes(59))
+        .await?;
     Ok(Statistics {
         users,
         applications,
         api_keys,
         live_sessions,
-        last_hour: ctx.stats.last_hour(now),
+        last_hour: LastHour {
+            logins: last_hour.logins,
+            failures: last_hour.failures,
+        },
     })
-}
-
-const BUCKETS: usize = 60;
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Bucket {
-    minute: i64,
-    logins: u64,
-    failures: u64,
-}
-
-#[derive(Debug)]
-pub struct Stats {
-    buckets: Mutex<[Bucket; BUCKETS]>,
-}
-
-impl Default for Stats {
-    fn default() -> Self {
-        Self {
-            buckets: Mutex::new([Bucket::default(); BUCKETS]),
-        }
-    }
 }
 
 /// What happened in the last hour.
@@ -62,42 +46,36 @@ pub struct LastHour {
     pub failures: u64,
 }
 
-impl Stats {
-    fn record(&self, now: OffsetDateTime, login: bool) {
-        let minute = now.unix_timestamp().div_euclid(60);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = &mut buckets[minute.rem_euclid(BUCKETS as i64) as usize];
-        if slot.minute != minute {
-            *slot = Bucket {
-                minute,
-                ..Bucket::default()
-            };
-        }
-        if login {
-            slot.logins += 1;
-        } else {
-            slot.failures += 1;
-        }
-    }
+/// Counts a successful login (a session opened). Bookkeeping: a store that cannot take the
+/// count does not fail the login; the failure is logged.
+pub async fn login(ctx: &Context, now: OffsetDateTime) {
+    count(
+        ctx,
+        now,
+        Counts {
+            logins: 1,
+            failures: 0,
+        },
+    )
+    .await;
+}
 
-    /// A successful login (a session opened).
-    pub fn login(&self, now: OffsetDateTime) {
-        self.record(now, true);
-    }
+/// Counts a failed credential check: login, Basic or token.
+pub async fn failure(ctx: &Context, now: OffsetDateTime) {
+    count(
+        ctx,
+        now,
+        Counts {
+            logins: 0,
+            failures: 1,
+        },
+    )
+    .await;
+}
 
-    /// A failed credential check: login, Basic or token.
-    pub fn failure(&self, now: OffsetDateTime) {
-        self.record(now, false);
-    }
-
-    pub fn last_hour(&self, now: OffsetDateTime) -> LastHour {
-        let minute = now.unix_timestamp().div_euclid(60);
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let live = buckets
-            .iter()
-            .filter(|b| minute - b.minute < BUCKETS as i64 && b.minute <= minute);
-        let (logins, failures) = live.fold((0, 0), |(l, f), b| (l + b.logins, f + b.failures));
-        LastHour { logins, failures }
+async fn count(ctx: &Context, now: OffsetDateTime, counts: Counts) {
+    if let Err(e) = ctx.store.add_counts(now, counts).await {
+        log::warn!("counting for the statistics failed: {e}");
     }
 }
 
@@ -136,23 +114,33 @@ mod tests {
         assert_eq!(answer.live_sessions, 0);
     }
 
-    #[test]
-    fn counts_age_out_after_an_hour() {
-        let stats = Stats::default();
+    #[actix_rt::test]
+    async fn counts_age_out_after_an_hour() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let ctx = crate::auth::testing::context(store).await;
         let t0 = OffsetDateTime::from_unix_timestamp(1_000_000_020).expect("valid");
-        stats.login(t0);
-        stats.failure(t0);
-        stats.failure(t0 + time::Duration::minutes(30));
+        login(&ctx, t0).await;
+        failure(&ctx, t0).await;
+        failure(&ctx, t0 + time::Duration::minutes(30)).await;
+        let last_hour = |at: OffsetDateTime| {
+            let store = ctx.store.clone();
+            async move { store.counts_since(at - time::Duration::minutes(59)).await }
+        };
         assert_eq!(
-            stats.last_hour(t0 + time::Duration::minutes(30)),
-            LastHour {
+            last_hour(t0 + time::Duration::minutes(30))
+                .await
+                .expect("read"),
+            Counts {
                 logins: 1,
                 failures: 2
             }
         );
         assert_eq!(
-            stats.last_hour(t0 + time::Duration::minutes(61)),
-            LastHour {
+            last_hour(t0 + time::Duration::minutes(61))
+                .await
+                .expect("read"),
+            Counts {
                 logins: 0,
                 failures: 1
             }

@@ -5,7 +5,7 @@ use crate::auth::signing;
 use crate::config::{self, Config};
 use crate::crypto::secretbox::{self, MASTER_KEY_FILE};
 use crate::crypto::SecretString;
-use crate::storage::Store;
+use crate::storage::{Store, StoreError};
 use anyhow::{anyhow, bail, Context as _};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -60,23 +60,6 @@ pub async fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Whether `dir` holds nothing but, perhaps, the master key the backup needs.
-fn is_empty_for_restore(dir: &Path) -> anyhow::Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries {
-                let entry = entry.with_context(|| dir.display().to_string())?;
-                if entry.file_name() != MASTER_KEY_FILE {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(anyhow::Error::new(e).context(dir.display().to_string())),
-    }
-}
-
 /// The master key a restore needs: `TESSERA_MASTER_KEY`, or a `master.key` already placed in
 /// the data dir. Never a new one: the backup's signing keys are sealed under the old one.
 fn master_key(config: &Config) -> anyhow::Result<secretbox::MasterKey> {
@@ -93,45 +76,33 @@ fn master_key(config: &Config) -> anyhow::Result<secretbox::MasterKey> {
     Ok(key)
 }
 
-/// Loads FILE into an empty data dir. The records go into a scratch store inside the data dir,
-/// which is moved into place only once the whole file has loaded and its signing keys open with
-/// the master key; anything else leaves the data dir as it was.
+/// Loads FILE into the empty store the configuration names: sled's data dir, or a PostgreSQL
+/// database (the way a sled deployment moves to PostgreSQL, SPEC §11). The backup's signing
+/// keys must open with the master key before anything is written, and the store loads the
+/// file all or nothing.
 pub async fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
-    let dir = config.server.data_dir.clone();
-    if !is_empty_for_restore(&dir)? {
-        bail!(
-            "the data dir {} is not empty; restore only into an empty data dir",
-            dir.display()
-        );
-    }
-    let master = master_key(&config)?;
-    let input = File::open(file).with_context(|| file.display().to_string())?;
-    let scratch = dir.join(".restore");
-    let _ = std::fs::remove_dir_all(&scratch);
-    let result = async {
-        // sled: the scratch store is a data dir of its own, renamed into place below.
-        let mut at_scratch = config.clone();
-        at_scratch.server.data_dir = scratch.clone();
-        let store = open(&at_scratch).await?;
-        let count = store.import(Box::new(BufReader::new(input))).await?;
-        for key in store.signing_keys().await? {
+    let read = || -> anyhow::Result<BufReader<File>> {
+        Ok(BufReader::new(
+            File::open(file).with_context(|| file.display().to_string())?,
+        ))
+    };
+    let keys = crate::storage::snapshot::signing_keys_in(&mut read()?)?;
+    if !keys.is_empty() {
+        let master = master_key(&config)?;
+        for key in keys {
             signing::open(&master, &key)?;
         }
-        Ok::<_, anyhow::Error>(count)
     }
-    .await;
-    match result {
-        Ok(count) => {
-            std::fs::rename(scratch.join("store"), dir.join("store"))
-                .context("moving the restored store into place")?;
-            let _ = std::fs::remove_dir_all(&scratch);
-            eprintln!("tessera: restored {count} records into {}", dir.display());
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&scratch);
-            Err(e)
-        }
-    }
+    let count = crate::storage::restore(&config, Box::new(read()?))
+        .await
+        .map_err(|e| match e {
+            StoreError::Locked => anyhow!(
+                "the data dir {} is held by a running tessera server; stop it first",
+                config.server.data_dir.display()
+            ),
+            other => anyhow::Error::new(other),
+        })?;
+    eprintln!("tessera: restored {count} records");
+    Ok(())
 }

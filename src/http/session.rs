@@ -90,7 +90,7 @@ pub async fn sign_out(req: HttpRequest, ctx: Data<Context>) -> Result<HttpRespon
         return Err(ApiError::CsrfFailed);
     }
     note_caller(&req, current.user.userid.as_str());
-    browser::close(&ctx, &value);
+    browser::close(&ctx, &value).await?;
     let mut gone = cookie(&ctx, "");
     gone.make_removal();
     Ok(no_store(HttpResponse::NoContent()).cookie(gone).finish())

@@ -68,6 +68,7 @@ pub(crate) async fn run_all<S: Store, F: std::future::Future<Output = S>>(open: 
     signing_keys(&*store).await;
     apps_and_keys(&*store).await;
     clients_and_pairs(&*store).await;
+    ephemeral_state(&*store).await;
     let kept = user("persisted");
     store.create_user(&kept).await.expect("create");
     drop(store);
@@ -375,6 +376,25 @@ async fn revocation_and_meta(store: &dyn Store) {
         store.get_meta("token_uuid").await.expect("get"),
         Some(b"abc".to_vec())
     );
+    // The first value stored wins; later ones read it back.
+    assert_eq!(
+        store
+            .put_meta_if_absent("generated", b"first")
+            .await
+            .expect("put"),
+        b"first".to_vec()
+    );
+    assert_eq!(
+        store
+            .put_meta_if_absent("generated", b"second")
+            .await
+            .expect("put"),
+        b"first".to_vec()
+    );
+    assert_eq!(
+        store.get_meta("generated").await.expect("get"),
+        Some(b"first".to_vec())
+    );
 }
 
 async fn signing_keys(store: &dyn Store) {
@@ -399,7 +419,193 @@ async fn signing_keys(store: &dyn Store) {
         .expect("rotate");
     let mut keys = store.signing_keys().await.expect("list");
     keys.sort_by(|a, b| a.kid.cmp(&b.kid));
-    assert_eq!(keys, vec![retired, key("k2", true)]);
+    assert_eq!(keys, vec![retired.clone(), key("k2", true)]);
+
+    // A rotation names the active key it read: a stale one changes nothing.
+    let later = t0() + Duration::hours(1);
+    assert!(!store
+        .rotate_signing_key(Some("k1"), &key("k3", true), later)
+        .await
+        .expect("rotate"));
+    assert!(!store
+        .rotate_signing_key(None, &key("k3", true), later)
+        .await
+        .expect("rotate"));
+    assert!(store
+        .rotate_signing_key(Some("k2"), &key("k3", true), later)
+        .await
+        .expect("rotate"));
+    let mut keys = store.signing_keys().await.expect("list");
+    keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+    let mut k2 = key("k2", false);
+    k2.retired_at = Some(later);
+    assert_eq!(keys, vec![retired, k2, key("k3", true)]);
+}
+
+/// Browser sessions, lockouts and counts: short-lived, but shared like everything else.
+async fn ephemeral_state(store: &dyn Store) {
+    use super::{BrowserSession, Counts, LockoutRule};
+    let now = t0();
+    let idle = Duration::minutes(30);
+    let session = BrowserSession {
+        id: [9; 32],
+        userid: UserId::parse("alice").expect("valid"),
+        csrf: "csrf".into(),
+        password_hash: "$argon2id$hash".into(),
+        expires_at: now + idle,
+    };
+    store
+        .create_browser_session(&session)
+        .await
+        .expect("create");
+    let later = now + Duration::minutes(10);
+    let touched = store
+        .touch_browser_session(&session.id, later, idle)
+        .await
+        .expect("touch")
+        .expect("live");
+    assert_eq!(touched.expires_at, later + idle, "the idle clock restarted");
+    assert_eq!(touched.csrf, "csrf");
+    assert_eq!(
+        store
+            .touch_browser_session(&[8; 32], later, idle)
+            .await
+            .expect("touch"),
+        None
+    );
+    // Idle past its end: gone, and gone for good.
+    assert_eq!(
+        store
+            .touch_browser_session(&session.id, later + idle, idle)
+            .await
+            .expect("touch"),
+        None
+    );
+    assert!(!store
+        .delete_browser_session(&session.id)
+        .await
+        .expect("delete"));
+    store
+        .create_browser_session(&session)
+        .await
+        .expect("create");
+    assert!(store
+        .delete_browser_session(&session.id)
+        .await
+        .expect("delete"));
+
+    let rule = LockoutRule {
+        limit: 3,
+        window: Duration::seconds(60),
+        lockout: Duration::seconds(120),
+    };
+    let (user, address) = ("user:alice".to_string(), "address:192.0.2.1".to_string());
+    let keys = [user.clone(), address.clone()];
+    for s in [0, 30] {
+        store
+            .record_failure(&user, rule, now + Duration::seconds(s))
+            .await
+            .expect("fail");
+    }
+    assert_eq!(store.locked_until(&keys, now).await.expect("read"), None);
+    // The first failure is out of the window by now: two count, no lockout.
+    store
+        .record_failure(&user, rule, now + Duration::seconds(61))
+        .await
+        .expect("fail");
+    assert_eq!(
+        store
+            .locked_until(&keys, now + Duration::seconds(61))
+            .await
+            .expect("read"),
+        None
+    );
+    let third = now + Duration::seconds(62);
+    store
+        .record_failure(&user, rule, third)
+        .await
+        .expect("fail");
+    assert_eq!(
+        store.locked_until(&keys, third).await.expect("read"),
+        Some(third + rule.lockout)
+    );
+    assert_eq!(
+        store
+            .locked_until(std::slice::from_ref(&address), third)
+            .await
+            .expect("read"),
+        None,
+        "only the key that failed"
+    );
+    let over = third + rule.lockout;
+    assert_eq!(store.locked_until(&keys, over).await.expect("read"), None);
+    // A lockout that ended starts a fresh count.
+    store.record_failure(&user, rule, over).await.expect("fail");
+    assert_eq!(store.locked_until(&keys, over).await.expect("read"), None);
+    store.clear_failures(&user).await.expect("clear");
+    for s in 0..2 {
+        store
+            .record_failure(&user, rule, over + Duration::seconds(s))
+            .await
+            .expect("fail");
+    }
+    assert_eq!(
+        store
+            .locked_until(&keys, over + Duration::seconds(2))
+            .await
+            .expect("read"),
+        None,
+        "the cleared failure no longer counts"
+    );
+
+    let minute = OffsetDateTime::from_unix_timestamp(1_750_000_020).expect("valid");
+    store
+        .add_counts(
+            minute,
+            Counts {
+                logins: 2,
+                failures: 1,
+            },
+        )
+        .await
+        .expect("add");
+    store
+        .add_counts(
+            minute + Duration::seconds(5),
+            Counts {
+                logins: 1,
+                failures: 0,
+            },
+        )
+        .await
+        .expect("add");
+    store
+        .add_counts(
+            minute + Duration::minutes(30),
+            Counts {
+                logins: 0,
+                failures: 4,
+            },
+        )
+        .await
+        .expect("add");
+    assert_eq!(
+        store.counts_since(minute).await.expect("read"),
+        Counts {
+            logins: 3,
+            failures: 5
+        }
+    );
+    assert_eq!(
+        store
+            .counts_since(minute + Duration::minutes(1))
+            .await
+            .expect("read"),
+        Counts {
+            logins: 0,
+            failures: 4
+        }
+    );
 }
 
 pub(crate) fn app(name: &str) -> Application {

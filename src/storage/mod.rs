@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub(crate) mod memory;
 pub mod postgres;
 mod records;
 pub mod sled;
@@ -140,9 +141,18 @@ pub trait RevocationStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
-    /// Inserts or replaces the given keys in one atomic step (a rotation adds one key and
-    /// retires another).
+    /// Inserts or replaces the given keys in one atomic step (sealing keys stored unsealed).
     async fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError>;
+    /// Makes `new` the active key, atomically, if the active key is still `expected` (its
+    /// kid; `None`: there is no active key): every active key is retired at `now` and `new`
+    /// stored. `false`, and nothing changed, if another rotation (or a first start on another
+    /// node) changed the active key meanwhile.
+    async fn rotate_signing_key(
+        &self,
+        expected: Option<&str>,
+        new: &StoredSigningKey,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Small named values of the installation (schema version, generated settings).
@@ -150,6 +160,10 @@ pub trait KeyStore: Send + Sync {
 pub trait MetaStore: Send + Sync {
     async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Stores `value` under `name` unless a value is there already, atomically; returns the
+    /// value stored now (this one, or the one that was there). Nodes starting together on an
+    /// empty store agree on one generated value this way.
+    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
 }
 
 #[async_trait]
@@ -201,6 +215,85 @@ pub trait PairStore: Send + Sync {
     async fn create_pair(&self, pair: &AccessPair) -> Result<(), StoreError>;
     async fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError>;
     async fn delete_pair(&self, id: PairId) -> Result<bool, StoreError>;
+}
+
+/// A browser session (SPEC §8), found by the SHA-256 of its cookie (the cookie itself is
+/// never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub id: [u8; 32],
+    pub userid: UserId,
+    pub csrf: String,
+    /// The user's password hash when the session began: a new password ends the session.
+    pub password_hash: String,
+    /// The session ends at this time unless a request restarts its idle clock.
+    pub expires_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait BrowserSessionStore: Send + Sync {
+    async fn create_browser_session(&self, session: &BrowserSession) -> Result<(), StoreError>;
+    /// The session `id` if it is live at `now`, its idle clock restarted (`expires_at` moved
+    /// to `now + idle`); `None` if there is none or it has expired (it is then removed).
+    async fn touch_browser_session(
+        &self,
+        id: &[u8; 32],
+        now: OffsetDateTime,
+        idle: time::Duration,
+    ) -> Result<Option<BrowserSession>, StoreError>;
+    /// Ends a session; `false` if there was none.
+    async fn delete_browser_session(&self, id: &[u8; 32]) -> Result<bool, StoreError>;
+}
+
+/// How failed credential checks of one kind of key lock it out (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutRule {
+    /// The failures within `window` that lock the key.
+    pub limit: u32,
+    pub window: time::Duration,
+    pub lockout: time::Duration,
+}
+
+/// Failed-check counters and lockouts, per key (a userid or a client address, as the auth
+/// layer names them). Every node of a cluster sees the same counts.
+#[async_trait]
+pub trait LockoutStore: Send + Sync {
+    /// When the longest lockout among `keys` that is in force at `now` ends; `None` when none is.
+    async fn locked_until(
+        &self,
+        keys: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError>;
+    /// Counts a failure of `key` at `now`. Failures older than the window no longer count;
+    /// the `limit`-th within it locks the key until `now + lockout` and the count starts
+    /// again. A lockout that has ended starts a fresh count.
+    async fn record_failure(
+        &self,
+        key: &str,
+        rule: LockoutRule,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Forgets the failures of `key` (a successful check).
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Logins and failed credential checks, counted per minute (the statistics service).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub logins: u64,
+    pub failures: u64,
+}
+
+/// How long per-minute counts are kept at least.
+pub const COUNTS_KEPT: time::Duration = time::Duration::days(1);
+
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// Adds `counts` to the minute `now` falls in.
+    async fn add_counts(&self, now: OffsetDateTime, counts: Counts) -> Result<(), StoreError>;
+    /// The sums over the minutes from the one `since` falls in up to now (at most
+    /// [`COUNTS_KEPT`] back).
+    async fn counts_since(&self, since: OffsetDateTime) -> Result<Counts, StoreError>;
 }
 
 /// What a sweep removed.
@@ -258,6 +351,30 @@ pub async fn open(config: &crate::config::Config) -> Result<std::sync::Arc<dyn S
     }
 }
 
+/// What a node keeps in memory between requests, and so must read again when another node
+/// sharing the store changes it (SPEC §11: within a second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// The signing keys: a rotation through another node.
+    SigningKeys,
+}
+
+/// Loads a snapshot into the empty store the configuration names, all or nothing (SPEC §10,
+/// §11): sled loads it into a scratch store beside its data dir and moves it into place once
+/// the whole file has loaded; a shared database loads it in one transaction. Either way a
+/// store that is not empty is refused and left as it was.
+pub async fn restore(
+    config: &crate::config::Config,
+    input: Box<dyn std::io::BufRead + Send>,
+) -> Result<u64, StoreError> {
+    match config.store.backend {
+        crate::config::StoreBackend::Sled => {
+            sled::SledStore::restore_into(&config.server.data_dir, input).await
+        }
+        crate::config::StoreBackend::Postgres => open(config).await?.import(input).await,
+    }
+}
+
 /// Everything tessera stores.
 #[async_trait]
 pub trait Store:
@@ -272,10 +389,18 @@ pub trait Store:
     + PairStore
     + BackupStore
     + Maintenance
+    + BrowserSessionStore
+    + LockoutStore
+    + CounterStore
     + Send
     + Sync
     + 'static
 {
     /// Answers `Ok` while the store can serve reads (the health check).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Resolves when what `topic` covers may have been changed by another process sharing
+    /// this store — soon enough that a cache read again then honours the change within a
+    /// second — and never for a store that no other process shares. Spurious wake-ups are
+    /// allowed (a lost notification connection wakes every waiter).
+    async fn changed(&self, topic: Topic);
 }

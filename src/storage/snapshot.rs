@@ -217,6 +217,30 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// The signing keys a snapshot holds (of either version), read without loading anything:
+/// a restore checks that they open with the master key before it writes a record.
+pub fn signing_keys_in(input: &mut dyn BufRead) -> Result<Vec<StoredSigningKey>, StoreError> {
+    let mut keys = Vec::new();
+    read(input, |entry| {
+        match entry {
+            Entry::Item(item) => {
+                if let Item::SigningKey(key) = *item {
+                    keys.push(key);
+                }
+            }
+            Entry::Raw { tree, value, .. } if tree == "signing_keys" => {
+                keys.push(super::records::decode_as::<
+                    SigningKeyRecord,
+                    StoredSigningKey,
+                >("signing_keys", &value)?)
+            }
+            Entry::Raw { .. } => {}
+        }
+        Ok(())
+    })?;
+    Ok(keys)
+}
+
 /// Reads a snapshot, handing each record to `put` in file order; fails on anything but a
 /// whole, well-formed file of a version this build reads.
 pub fn read(

@@ -6,6 +6,10 @@
 
 mod helpers;
 
+// The throwaway PostgreSQL server (SPEC §11), shared with the library's unit tests.
+#[path = "../../testkit/postgres.rs"]
+mod postgres;
+
 mod admin_apps;
 mod admin_auth;
 mod admin_devices;
@@ -53,3 +57,6 @@ mod disk_full;
 // Review issue 13: documented behaviours that had no test.
 mod sighup;
 mod store_failure;
+
+// The PostgreSQL harness itself.
+mod postgres_harness;

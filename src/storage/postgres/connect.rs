@@ -56,7 +56,7 @@ pub(super) struct Settings {
     pub(super) pg: tokio_postgres::Config,
     pub(super) target: Target,
     secrets: Vec<String>,
-    tls: MakeRustlsConnect,
+    pub(super) tls: MakeRustlsConnect,
     max_connections: usize,
     pub(super) connect_timeout: Duration,
 }

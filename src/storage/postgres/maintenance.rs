@@ -20,7 +20,7 @@ use crate::storage::records::{
     decode_as, ApiKeyRecord, AppRecord, ClientRecord, PairRecord, RefreshRecord, SessionRecord,
     SigningKeyRecord, UserRecord,
 };
-use crate::storage::{Maintenance, StoreError, Swept};
+use crate::storage::{Maintenance, StoreError, Swept, COUNTS_KEPT};
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use futures_util::TryStreamExt;
@@ -80,6 +80,25 @@ impl Maintenance for PgStore {
             .await?;
             let pairs =
                 super::exec(&tx, "DELETE FROM pairs WHERE expires_at <= $1", &[&now]).await?;
+            // The short-lived shared state, not counted in `Swept` (sled keeps it in memory,
+            // where it is bounded instead): browser sessions that have ended, failure counts
+            // untouched for a day and no longer locking, minutes older than the counts kept.
+            let day_ago = now.checked_sub(COUNTS_KEPT);
+            super::exec(
+                &tx,
+                "DELETE FROM browser_sessions WHERE expires_at <= $1",
+                &[&now],
+            )
+            .await?;
+            super::exec(
+                &tx,
+                "DELETE FROM lockouts WHERE last_failure <= $2 \
+                 AND (locked_until IS NULL OR locked_until <= $1)",
+                &[&now, &day_ago],
+            )
+            .await?;
+            let oldest = now.unix_timestamp().div_euclid(60) - COUNTS_KEPT.whole_minutes();
+            super::exec(&tx, "DELETE FROM counts WHERE minute < $1", &[&oldest]).await?;
             tx.commit().await.db()?;
             Ok(Swept {
                 sessions,
@@ -172,7 +191,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "sessions",
-        "SELECT id::text, body::text, id, userid, expires_at, revoked_at FROM sessions \
+        "SELECT id::text AS key, body::text, id, userid, expires_at, revoked_at FROM sessions \
          ORDER BY id",
         |r, b| {
             let s = decode_as::<SessionRecord, Session>("sessions", b.as_bytes())?;
@@ -187,7 +206,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "refresh_tokens",
-        "SELECT id::text, body::text, id, session, expires_at, spent_at, spent_ticket \
+        "SELECT id::text AS key, body::text, id, session, expires_at, spent_at, spent_ticket \
          FROM refresh_tokens ORDER BY id",
         |r, b| {
             let t = decode_as::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", b.as_bytes())?;
@@ -215,7 +234,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "apps",
-        "SELECT id::text, body::text, id, version FROM apps ORDER BY id",
+        "SELECT id::text AS key, body::text, id, version FROM apps ORDER BY id",
         |r, b| {
             let a = decode_as::<AppRecord, Application>("apps", b.as_bytes())?;
             Ok(a.id.0 == col::<Uuid>(r, 2)? && version(a.version)? == col::<i64>(r, 3)?)
@@ -226,7 +245,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "api_keys",
-        "SELECT id::text, body::text, id, app_id, version, created_at FROM api_keys ORDER BY id",
+        "SELECT id::text AS key, body::text, id, app_id, version, created_at FROM api_keys ORDER BY id",
         |r, b| {
             let k = decode_as::<ApiKeyRecord, ApiKey>("api_keys", b.as_bytes())?;
             Ok(k.id.0 == col::<Uuid>(r, 2)?
@@ -240,7 +259,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "clients",
-        "SELECT id::text, body::text, id, version FROM clients ORDER BY id",
+        "SELECT id::text AS key, body::text, id, version FROM clients ORDER BY id",
         |r, b| {
             let c = decode_as::<ClientRecord, OAuthClient>("clients", b.as_bytes())?;
             Ok(c.id.0 == col::<Uuid>(r, 2)? && version(c.version)? == col::<i64>(r, 3)?)
@@ -251,7 +270,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
         tx,
         p,
         "pairs",
-        "SELECT id::text, body::text, id, client_id, expires_at FROM pairs ORDER BY id",
+        "SELECT id::text AS key, body::text, id, client_id, expires_at FROM pairs ORDER BY id",
         |r, b| {
             let x = decode_as::<PairRecord, AccessPair>("pairs", b.as_bytes())?;
             Ok(x.id.0 == col::<Uuid>(r, 2)?

@@ -10,9 +10,11 @@
 
 mod apps;
 mod connect;
+mod ephemeral;
 mod keys;
 mod maintenance;
 mod migrate;
+mod notify;
 mod sessions;
 mod snapshot;
 mod users;
@@ -41,6 +43,8 @@ struct Inner {
     handle: tokio::runtime::Handle,
     /// The longest one call may take.
     bound: Duration,
+    /// What other nodes announced they changed.
+    changes: notify::Changes,
     /// Last, so that it goes after the pool.
     _runtime: DbRuntime,
 }
@@ -73,6 +77,7 @@ impl PgStore {
             pool: settings.pool()?,
             handle: runtime.handle().clone(),
             bound: settings.connect_timeout + connect::STATEMENT_TIMEOUT + SLACK,
+            changes: notify::changes(),
             _runtime: DbRuntime(Some(runtime)),
         }));
         let bound = settings.connect_timeout + migrate::TIMEOUT + SLACK;
@@ -87,6 +92,12 @@ impl PgStore {
                 StoreError::Unavailable => settings.failed("no answer within the timeout"),
                 other => other,
             })?;
+        notify::start(
+            &store.0.handle,
+            settings.pg.clone(),
+            settings.tls.clone(),
+            store.0.changes.clone(),
+        );
         Ok(store)
     }
 
@@ -298,3 +309,4 @@ async fn count<C: GenericClient>(c: &C, sql: &str) -> Result<u64, StoreError> {
 const MIGRATE_LOCK: i64 = 0x7465_7373_6572_6101;
 const SWEEP_LOCK: i64 = 0x7465_7373_6572_6102;
 const IMPORT_LOCK: i64 = 0x7465_7373_6572_6103;
+const SIGNING_LOCK: i64 = 0x7465_7373_6572_6104;

@@ -274,7 +274,10 @@ fn kind(item: &Item) -> &'static str {
     }
 }
 
-/// Loads a batch, pipelined; `first` is the number of its first record in the file.
+/// Loads a batch; `first` is the number of its first record in the file. Records of one kind
+/// do not depend on each other and are pipelined; a kind's run waits for the run before it,
+/// where its parents are (a load may take more than one round trip, so the order in which
+/// pipelined loads reach the server is not theirs).
 fn flush(
     handle: &Handle,
     bound: Duration,
@@ -282,19 +285,22 @@ fn flush(
     batch: &mut Vec<Item>,
     first: u64,
 ) -> Result<(), StoreError> {
-    let loads = batch.iter().zip(first..).map(|(item, n)| async move {
-        load(tx, item).await.map_err(|e| match e {
-            StoreError::Conflict => {
-                StoreError::Backup(format!("record {n}: a {} that came before", kind(item)))
-            }
-            StoreError::NotFound => StoreError::Backup(format!(
-                "record {n}: a {} whose parent is not in the backup before it",
-                kind(item)
-            )),
-            other => other,
-        })
-    });
-    step(handle, bound, futures_util::future::try_join_all(loads))?;
+    let numbered: Vec<(u64, &Item)> = (first..).zip(batch.iter()).collect();
+    for run in numbered.chunk_by(|(_, a), (_, b)| kind(a) == kind(b)) {
+        let loads = run.iter().map(|&(n, item)| async move {
+            load(tx, item).await.map_err(|e| match e {
+                StoreError::Conflict => {
+                    StoreError::Backup(format!("record {n}: a {} that came before", kind(item)))
+                }
+                StoreError::NotFound => StoreError::Backup(format!(
+                    "record {n}: a {} whose parent is not in the backup before it",
+                    kind(item)
+                )),
+                other => other,
+            })
+        });
+        step(handle, bound, futures_util::future::try_join_all(loads))?;
+    }
     batch.clear();
     Ok(())
 }

@@ -68,6 +68,8 @@ pub(crate) struct Sled {
     /// Rotation tickets: nanoseconds since the epoch at open, then counted up, so they keep
     /// growing across restarts.
     tickets: std::sync::atomic::AtomicU64,
+    /// Makes a signing-key rotation's read and write one step.
+    rotating: std::sync::Mutex<()>,
     /// Test hooks that run between the steps of a read-modify-write, to interleave another
     /// writer deterministically.
     #[cfg(test)]
@@ -110,6 +112,7 @@ impl Sled {
             state: Arc::new(State::open(dir)?),
             commit: GroupCommit::default(),
             tickets: std::sync::atomic::AtomicU64::new(ticket_base()),
+            rotating: std::sync::Mutex::new(()),
             #[cfg(test)]
             hooks: hooks::Hooks::default(),
         })

@@ -11,8 +11,10 @@ use crate::domain::{
     AccessPair, ApiKey, AppId, Application, ClientId, KeyId, OAuthClient, PairId,
     RefreshTokenRecord, Session, SessionId, StoredSigningKey, User, UserId,
 };
+use crate::storage::memory::Ephemeral;
 use crate::storage::{
-    ApiKeyStore, AppStore, BackupStore, ClientStore, KeyStore, Maintenance, MetaStore, PairStore,
+    ApiKeyStore, AppStore, BackupStore, BrowserSession, BrowserSessionStore, ClientStore,
+    CounterStore, Counts, KeyStore, LockoutRule, LockoutStore, Maintenance, MetaStore, PairStore,
     RevocationStore, Rotation, SessionStore, Store, StoreError, Swept, UserStore,
 };
 use async_trait::async_trait;
@@ -21,21 +23,67 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The sled store: one process, one data dir (SPEC §10).
+/// The sled store: one process, one data dir (SPEC §10). Browser sessions, lockouts and
+/// per-minute counts are kept in memory (storage/memory.rs): one node has no one to share
+/// them with.
 #[derive(Clone)]
-pub struct SledStore(Arc<Sled>);
+pub struct SledStore {
+    sled: Arc<Sled>,
+    ephemeral: Arc<Ephemeral>,
+}
 
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`. The directory is created with mode 0700.
     /// `Locked` if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Ok(Self(Arc::new(Sled::open(dir)?)))
+        Ok(Self {
+            sled: Arc::new(Sled::open(dir)?),
+            ephemeral: Arc::default(),
+        })
+    }
+
+    /// Loads a snapshot into the data dir `dir`, which must hold no store yet: into a scratch
+    /// store inside it first, moved into place only once the whole file has loaded, so that
+    /// a bad file or a crash leaves the data dir as it was.
+    pub async fn restore_into(
+        dir: &Path,
+        input: Box<dyn std::io::BufRead + Send>,
+    ) -> Result<u64, StoreError> {
+        let target = dir.join("store");
+        if target.exists() {
+            return Err(StoreError::Backup(format!(
+                "the data dir {} is not empty (it holds a store); restore only into an empty one",
+                dir.display()
+            )));
+        }
+        let scratch = dir.join(".restore");
+        let _ = std::fs::remove_dir_all(&scratch);
+        let io = |context: &'static str| {
+            move |e: std::io::Error| StoreError::Backend {
+                context,
+                source: Box::new(e),
+            }
+        };
+        let loaded = async {
+            let store = Self::open(&scratch)?;
+            let count = store.import(input).await?;
+            drop(store);
+            Ok::<_, StoreError>(count)
+        }
+        .await;
+        let result = loaded.and_then(|count| {
+            std::fs::rename(scratch.join("store"), &target)
+                .map_err(io("moving the restored store into place"))?;
+            Ok(count)
+        });
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
     }
 
     /// The synchronous store underneath, for tests that interleave its steps.
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &Sled {
-        &self.0
+        &self.sled
     }
 
     /// Runs `job` on the blocking pool.
@@ -43,7 +91,7 @@ impl SledStore {
         &self,
         job: impl FnOnce(&Sled) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let sled = self.0.clone();
+        let sled = self.sled.clone();
         crate::request::spawn_blocking_with_id(move || job(&sled))
             .await
             .map_err(|e| StoreError::Backend {
@@ -62,7 +110,7 @@ impl UserStore for SledStore {
     }
 
     async fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError> {
-        sync::UserStore::get_user(&*self.0, userid)
+        sync::UserStore::get_user(&*self.sled, userid)
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
@@ -105,15 +153,15 @@ impl SessionStore for SledStore {
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        sync::SessionStore::get_session(&*self.0, id)
+        sync::SessionStore::get_session(&*self.sled, id)
     }
 
     async fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        sync::SessionStore::get_refresh_token(&*self.0, id)
+        sync::SessionStore::get_refresh_token(&*self.sled, id)
     }
 
     async fn rotation_ticket(&self) -> Result<u64, StoreError> {
-        Ok(sync::SessionStore::rotation_ticket(&*self.0))
+        Ok(sync::SessionStore::rotation_ticket(&*self.sled))
     }
 
     async fn rotate_refresh_token(
@@ -164,14 +212,14 @@ impl RevocationStore for SledStore {
     }
 
     async fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        sync::RevocationStore::is_token_id_revoked(&*self.0, jti)
+        sync::RevocationStore::is_token_id_revoked(&*self.sled, jti)
     }
 }
 
 #[async_trait]
 impl KeyStore for SledStore {
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
-        sync::KeyStore::signing_keys(&*self.0)
+        sync::KeyStore::signing_keys(&*self.sled)
     }
 
     async fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError> {
@@ -179,17 +227,36 @@ impl KeyStore for SledStore {
         self.off_worker(move |s| sync::KeyStore::save_signing_keys(s, &keys))
             .await
     }
+
+    async fn rotate_signing_key(
+        &self,
+        expected: Option<&str>,
+        new: &StoredSigningKey,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (expected, new) = (expected.map(str::to_string), new.clone());
+        self.off_worker(move |s| {
+            sync::KeyStore::rotate_signing_key(s, expected.as_deref(), &new, now)
+        })
+        .await
+    }
 }
 
 #[async_trait]
 impl MetaStore for SledStore {
     async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        sync::MetaStore::get_meta(&*self.0, name)
+        sync::MetaStore::get_meta(&*self.sled, name)
     }
 
     async fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         let (name, value) = (name.to_string(), value.to_vec());
         self.off_worker(move |s| sync::MetaStore::put_meta(s, &name, &value))
+            .await
+    }
+
+    async fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let (name, value) = (name.to_string(), value.to_vec());
+        self.off_worker(move |s| sync::MetaStore::put_meta_if_absent(s, &name, &value))
             .await
     }
 }
@@ -203,7 +270,7 @@ impl AppStore for SledStore {
     }
 
     async fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError> {
-        sync::AppStore::get_app(&*self.0, id)
+        sync::AppStore::get_app(&*self.sled, id)
     }
 
     async fn update_app(&self, app: &Application) -> Result<(), StoreError> {
@@ -235,7 +302,7 @@ impl ApiKeyStore for SledStore {
     }
 
     async fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
-        sync::ApiKeyStore::get_api_key(&*self.0, id)
+        sync::ApiKeyStore::get_api_key(&*self.sled, id)
     }
 
     async fn update_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
@@ -256,7 +323,7 @@ impl ApiKeyStore for SledStore {
 
     /// Bookkeeping without a flush of its own: on the caller's task.
     async fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        sync::ApiKeyStore::record_api_key_use(&*self.0, id, at)
+        sync::ApiKeyStore::record_api_key_use(&*self.sled, id, at)
     }
 
     async fn count_api_keys(&self) -> Result<u64, StoreError> {
@@ -273,7 +340,7 @@ impl ClientStore for SledStore {
     }
 
     async fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError> {
-        sync::ClientStore::get_client(&*self.0, id)
+        sync::ClientStore::get_client(&*self.sled, id)
     }
 
     async fn update_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
@@ -301,7 +368,7 @@ impl PairStore for SledStore {
     }
 
     async fn get_pair(&self, id: PairId) -> Result<Option<AccessPair>, StoreError> {
-        sync::PairStore::get_pair(&*self.0, id)
+        sync::PairStore::get_pair(&*self.sled, id)
     }
 
     async fn delete_pair(&self, id: PairId) -> Result<bool, StoreError> {
@@ -358,8 +425,72 @@ impl Maintenance for SledStore {
 }
 
 #[async_trait]
+impl BrowserSessionStore for SledStore {
+    async fn create_browser_session(&self, session: &BrowserSession) -> Result<(), StoreError> {
+        self.ephemeral.create_browser_session(session);
+        Ok(())
+    }
+
+    async fn touch_browser_session(
+        &self,
+        id: &[u8; 32],
+        now: OffsetDateTime,
+        idle: time::Duration,
+    ) -> Result<Option<BrowserSession>, StoreError> {
+        Ok(self.ephemeral.touch_browser_session(id, now, idle))
+    }
+
+    async fn delete_browser_session(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        Ok(self.ephemeral.delete_browser_session(id))
+    }
+}
+
+#[async_trait]
+impl LockoutStore for SledStore {
+    async fn locked_until(
+        &self,
+        keys: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self.ephemeral.locked_until(keys, now))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        rule: LockoutRule,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.ephemeral.record_failure(key, rule, now);
+        Ok(())
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.ephemeral.clear_failures(key);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CounterStore for SledStore {
+    async fn add_counts(&self, now: OffsetDateTime, counts: Counts) -> Result<(), StoreError> {
+        self.ephemeral.add_counts(now, counts);
+        Ok(())
+    }
+
+    async fn counts_since(&self, since: OffsetDateTime) -> Result<Counts, StoreError> {
+        Ok(self.ephemeral.counts_since(since))
+    }
+}
+
+#[async_trait]
 impl Store for SledStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.0.ping()
+        self.sled.ping()
+    }
+
+    /// One process holds a sled store: nobody else changes it.
+    async fn changed(&self, _topic: crate::storage::Topic) {
+        std::future::pending::<()>().await;
     }
 }

@@ -55,11 +55,18 @@ pub(crate) trait RevocationStore {
 pub(crate) trait KeyStore {
     fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
     fn save_signing_keys(&self, keys: &[StoredSigningKey]) -> Result<(), StoreError>;
+    fn rotate_signing_key(
+        &self,
+        expected: Option<&str>,
+        new: &StoredSigningKey,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 pub(crate) trait MetaStore {
     fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    fn put_meta_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
 }
 
 pub(crate) trait AppStore {

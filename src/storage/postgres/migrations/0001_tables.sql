@@ -87,3 +87,31 @@ CREATE TABLE pairs (
 );
 CREATE INDEX pairs_client_id ON pairs (client_id);
 CREATE INDEX pairs_expires_at ON pairs (expires_at);
+
+-- Short-lived state that every node must share (SPEC §11: a lockout or a browser session made
+-- through one node holds on every other), and that no backup carries: sled keeps it in memory
+-- (storage/memory.rs). Plain columns, since no record of it is ever read back from a file.
+-- The sweep removes what has ended.
+CREATE TABLE browser_sessions (
+    id            bytea PRIMARY KEY,  -- the SHA-256 of the cookie
+    userid        text COLLATE "C" NOT NULL,
+    csrf          text NOT NULL,
+    password_hash text NOT NULL,
+    expires_at    timestamptz NOT NULL
+);
+CREATE INDEX browser_sessions_expires_at ON browser_sessions (expires_at);
+
+CREATE TABLE lockouts (
+    key          text COLLATE "C" PRIMARY KEY,
+    failures     timestamptz[] NOT NULL,
+    locked_until timestamptz,
+    last_failure timestamptz NOT NULL
+);
+CREATE INDEX lockouts_last_failure ON lockouts (last_failure);
+
+-- Logins and failed checks per minute (minutes since the epoch).
+CREATE TABLE counts (
+    minute   bigint PRIMARY KEY,
+    logins   bigint NOT NULL,
+    failures bigint NOT NULL
+);

@@ -1,0 +1,121 @@
+//! Change notifications between nodes (SPEC §11: a change through one node is honoured by
+//! every other within a second). A write that other nodes cache sends `NOTIFY` in its own
+//! transaction, so it is delivered when, and only if, it commits; each store keeps one
+//! connection outside the pool that `LISTEN`s, and wakes its waiters.
+//!
+//! A notification connection that drops loses what was sent meanwhile: every waiter is woken
+//! when it connects again (spurious wake-ups are allowed; a missed change is not). A
+//! heartbeat finds a connection that died silently.
+
+use deadpool_postgres::GenericClient;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// The channel of the signing keys ([`crate::storage::Topic::SigningKeys`]).
+pub(super) const SIGNING_KEYS: &str = "tessera_signing_keys";
+
+/// How often the listening connection is asked to answer (whether it has closed is checked
+/// every second).
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The longest wait between two attempts to connect again.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Sends the notification of `channel` with the transaction `c` is in (or at once).
+pub(super) async fn send<C: GenericClient>(
+    c: &C,
+    channel: &str,
+) -> Result<(), crate::storage::StoreError> {
+    super::exec(c, "SELECT pg_notify($1, '')", &[&channel])
+        .await
+        .map(|_| ())
+}
+
+/// Counts the changes seen; waiters watch it.
+pub(super) type Changes = Arc<watch::Sender<u64>>;
+
+fn wake(changes: &Changes) {
+    changes.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// What a store's waiters watch, before anything listens.
+pub(super) fn changes() -> Changes {
+    Arc::new(watch::channel(0).0)
+}
+
+/// Starts listening on the store's runtime; runs until the runtime shuts down.
+pub(super) fn start(
+    handle: &tokio::runtime::Handle,
+    pg: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    changes: Changes,
+) {
+    handle.spawn(listen(pg, tls, changes));
+}
+
+async fn listen(pg: tokio_postgres::Config, tls: MakeRustlsConnect, changes: Changes) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match session(&pg, &tls, &changes).await {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                log::warn!(
+                    "PostgreSQL change notifications: {}; connecting again in {} s",
+                    crate::errors::chain(&e),
+                    backoff.as_secs()
+                );
+            }
+        }
+        // Whatever was sent while nobody listened.
+        wake(&changes);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// One listening connection, until it fails.
+async fn session(
+    pg: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
+    changes: &Changes,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = pg.connect(tls.clone()).await?;
+    let seen = changes.clone();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            if let AsyncMessage::Notification(n) = message? {
+                if n.channel() == SIGNING_KEYS {
+                    wake(&seen);
+                }
+            }
+        }
+        Ok::<(), tokio_postgres::Error>(())
+    });
+    let result = async {
+        client
+            .batch_execute(&format!("LISTEN {SIGNING_KEYS}"))
+            .await?;
+        // Changes made before LISTEN took effect are not announced to it.
+        wake(changes);
+        for tick in 1u64.. {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if driver.is_finished() {
+                break;
+            }
+            if tick % HEARTBEAT.as_secs() == 0 {
+                match tokio::time::timeout(HEARTBEAT, client.batch_execute("SELECT 1")).await {
+                    Ok(answer) => answer?,
+                    Err(_) => break,
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    driver.abort();
+    result
+}
