@@ -19,6 +19,9 @@ mod sessions;
 mod snapshot;
 mod users;
 
+#[cfg(test)]
+mod tests;
+
 use crate::config::StoreConfig;
 use crate::storage::records::decode_as;
 use crate::storage::StoreError;
