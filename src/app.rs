@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("the data directory {dir}: {source}")]
-    Store { dir: String, source: StoreError },
+    #[error("{store}: {source}")]
+    Store { store: String, source: StoreError },
     #[error("first-start setup failed: {0}")]
     Bootstrap(#[from] BootstrapError),
     #[error("the master key: {0}")]
@@ -80,7 +80,7 @@ impl Application {
             crate::storage::open(&config)
                 .await
                 .map_err(|source| StartError::Store {
-                    dir: dir.display().to_string(),
+                    store: crate::storage::described(&config),
                     source,
                 })?;
         let now = clock.now();
