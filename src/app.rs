@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("the data directory {dir}: {source}")]
-    Store { dir: String, source: StoreError },
+    #[error("{store}: {source}")]
+    Store { store: String, source: StoreError },
     #[error("first-start setup failed: {0}")]
     Bootstrap(#[from] BootstrapError),
     #[error("the master key: {0}")]
@@ -80,7 +80,7 @@ impl Application {
             crate::storage::open(&config)
                 .await
                 .map_err(|source| StartError::Store {
-                    dir: dir.display().to_string(),
+                    store: crate::storage::described(&config),
                     source,
                 })?;
         let now = clock.now();
@@ -215,10 +215,14 @@ fn follow_signing_keys(ctx: Data<Context>) {
     actix_rt::spawn(async move {
         loop {
             ctx.store.changed(crate::storage::Topic::SigningKeys).await;
-            if let Err(e) = crate::auth::signing::reload(&ctx).await {
-                log::warn!("reading the signing keys again failed: {e}");
-                // Not in a tight loop while the store is down.
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            match crate::auth::signing::reload(&ctx).await {
+                Ok(true) => log::info!("another node changed the signing keys: now in force here"),
+                Ok(false) => {}
+                Err(e) => {
+                    log::warn!("reading the signing keys again failed: {e}");
+                    // Not in a tight loop while the store is down.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
             }
         }
     });

@@ -45,17 +45,18 @@ pub(crate) fn open(
     Ok(plain)
 }
 
-/// Puts the stored signing keys in force, as another node may have rotated them.
-pub async fn reload(ctx: &Context) -> Result<(), AuthError> {
-    let plain = ctx
-        .store
-        .signing_keys()
-        .await?
+/// Puts the stored signing keys in force, as another node may have rotated them; the ring
+/// stays as it is when they are the keys in force already. Says whether it changed.
+pub async fn reload(ctx: &Context) -> Result<bool, AuthError> {
+    let stored = ctx.store.signing_keys().await?;
+    if ctx.keys.current().identity_matches(&stored) {
+        return Ok(false);
+    }
+    let plain = stored
         .iter()
         .map(|k| open(&ctx.master, k))
         .collect::<Result<Vec<_>, _>>()?;
-    ctx.keys.replace(&plain)?;
-    Ok(())
+    Ok(ctx.keys.replace_if_changed(&plain)?)
 }
 
 /// Makes a new active key of the configured algorithm and retires the old one. Retired keys

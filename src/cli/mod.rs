@@ -156,7 +156,7 @@ async fn open_stopped_store(config: &Config, held: &str) -> anyhow::Result<Arc<d
             "the data dir {} is held by a running tessera server{held}",
             dir.display()
         ),
-        other => anyhow::Error::new(other).context(format!("the data dir {}", dir.display())),
+        other => anyhow::Error::new(other).context(crate::storage::described(config)),
     })
 }
 

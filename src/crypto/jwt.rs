@@ -226,6 +226,15 @@ pub struct KeySet {
     /// each with the token's `exp` (unix seconds). Issue 6: a service introspects the same
     /// claims token many times, and a public-key verification costs tens of microseconds.
     verified: RwLock<HashMap<[u8; 32], i64>>,
+    /// Which keys these are, and which of them are active: a ring read again from the store
+    /// is rebuilt only when this changed.
+    identity: Vec<(String, bool)>,
+}
+
+fn identity(stored: &[StoredSigningKey]) -> Vec<(String, bool)> {
+    let mut ids: Vec<_> = stored.iter().map(|k| (k.kid.clone(), k.active)).collect();
+    ids.sort();
+    ids
 }
 
 impl KeySet {
@@ -253,6 +262,11 @@ impl KeySet {
             }
         }
         verified.insert(fingerprint, exp);
+    }
+
+    /// Whether `stored` are these keys, with the same one active.
+    pub fn identity_matches(&self, stored: &[StoredSigningKey]) -> bool {
+        self.identity == identity(stored)
     }
 
     /// How many verified tokens are remembered (for tests).
@@ -303,7 +317,19 @@ impl KeyRing {
             active,
             by_kid,
             verified: RwLock::new(HashMap::new()),
+            identity: identity(stored),
         })
+    }
+
+    /// [`replace`](Self::replace), unless `stored` are the keys in force already (the same
+    /// kids, the same active one): the memory of verified tokens is kept then. Says whether
+    /// the ring changed.
+    pub fn replace_if_changed(&self, stored: &[StoredSigningKey]) -> Result<bool, KeyError> {
+        if self.current().identity == identity(stored) {
+            return Ok(false);
+        }
+        self.replace(stored)?;
+        Ok(true)
     }
 
     /// Replaces the whole ring (after a rotation).

@@ -359,6 +359,17 @@ pub enum Topic {
     SigningKeys,
 }
 
+/// The store the configuration names, for messages: never a password.
+pub fn described(config: &crate::config::Config) -> String {
+    match config.store.backend {
+        crate::config::StoreBackend::Sled => {
+            format!("the data directory {}", config.server.data_dir.display())
+        }
+        // The backend's own errors name the host, port and database.
+        crate::config::StoreBackend::Postgres => "the PostgreSQL store".to_string(),
+    }
+}
+
 /// Loads a snapshot into the empty store the configuration names, all or nothing (SPEC §10,
 /// §11): sled loads it into a scratch store beside its data dir and moves it into place once
 /// the whole file has loaded; a shared database loads it in one transaction. Either way a
