@@ -3,12 +3,15 @@
 //! transaction, so it is delivered when, and only if, it commits; each store keeps one
 //! connection outside the pool that `LISTEN`s, and wakes its waiters.
 //!
-//! A notification connection that drops loses what was sent meanwhile: every waiter is woken
-//! when it connects again (spurious wake-ups are allowed; a missed change is not). A
-//! heartbeat finds a connection that died silently.
+//! While no connection listens (before the first one, after one drops, while the server is
+//! away) changes go unannounced: the waiters are then woken twice a second, so that what they
+//! cache is read again within the bound anyway, and once more when a connection listens again
+//! (spurious wake-ups are allowed; a missed change is not). A heartbeat finds a connection
+//! that died silently.
 
 use deadpool_postgres::GenericClient;
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -46,6 +49,9 @@ pub(super) fn changes() -> Changes {
     Arc::new(watch::channel(0).0)
 }
 
+/// How often the waiters are woken while nothing listens.
+const UNHEARD: Duration = Duration::from_millis(500);
+
 /// Starts listening on the store's runtime; runs until the runtime shuts down.
 pub(super) fn start(
     handle: &tokio::runtime::Handle,
@@ -53,13 +59,29 @@ pub(super) fn start(
     tls: MakeRustlsConnect,
     changes: Changes,
 ) {
-    handle.spawn(listen(pg, tls, changes));
+    let listening = Arc::new(AtomicBool::new(false));
+    handle.spawn(listen(pg, tls, changes.clone(), listening.clone()));
+    handle.spawn(async move {
+        loop {
+            tokio::time::sleep(UNHEARD).await;
+            if !listening.load(Ordering::SeqCst) {
+                wake(&changes);
+            }
+        }
+    });
 }
 
-async fn listen(pg: tokio_postgres::Config, tls: MakeRustlsConnect, changes: Changes) {
+async fn listen(
+    pg: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    changes: Changes,
+    listening: Arc<AtomicBool>,
+) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        match session(&pg, &tls, &changes).await {
+        let result = session(&pg, &tls, &changes, &listening).await;
+        listening.store(false, Ordering::SeqCst);
+        match result {
             Ok(()) => backoff = Duration::from_secs(1),
             Err(e) => {
                 log::warn!(
@@ -69,8 +91,6 @@ async fn listen(pg: tokio_postgres::Config, tls: MakeRustlsConnect, changes: Cha
                 );
             }
         }
-        // Whatever was sent while nobody listened.
-        wake(&changes);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -81,6 +101,7 @@ async fn session(
     pg: &tokio_postgres::Config,
     tls: &MakeRustlsConnect,
     changes: &Changes,
+    listening: &AtomicBool,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = pg.connect(tls.clone()).await?;
     let seen = changes.clone();
@@ -100,6 +121,7 @@ async fn session(
             .batch_execute(&format!("LISTEN {SIGNING_KEYS}"))
             .await?;
         // Changes made before LISTEN took effect are not announced to it.
+        listening.store(true, Ordering::SeqCst);
         wake(changes);
         for tick in 1u64.. {
             tokio::time::sleep(Duration::from_secs(1)).await;

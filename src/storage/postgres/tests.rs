@@ -276,6 +276,9 @@ async fn a_killed_server_is_unavailable_and_the_store_recovers_when_it_returns()
     let answer = store.get_user(&alice.userid).await;
     assert!(matches!(answer, Err(StoreError::Unavailable)), "{answer:?}");
     assert!(matches!(store.ping().await, Err(StoreError::Unavailable)));
+    // Nothing can announce a change now: waiters are woken anyway, to read again.
+    let woken = tokio::time::timeout(Duration::from_secs(3), store.changed(Topic::SigningKeys));
+    assert!(woken.await.is_ok(), "a waiter slept through the outage");
     // Within the connect timeout (2 s here) and a margin, not a statement's 15 s.
     assert!(
         started.elapsed() < Duration::from_secs(10),
