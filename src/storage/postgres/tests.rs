@@ -508,3 +508,91 @@ async fn the_store_can_be_dropped_on_an_async_worker() {
     // Its runtime shuts down in the background instead of panicking here.
     drop(store);
 }
+
+/// Turns TLS on in a dedicated server, with a self-signed certificate for 127.0.0.1; returns
+/// the certificate's PEM.
+fn serve_tls(pg: &throwaway::PgServer) -> String {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    let data = pg.data_dir();
+    let owner = std::fs::metadata(data).expect("stat");
+    let owner = std::os::unix::fs::MetadataExt::uid(&owner);
+    for (name, pem) in [
+        ("tls.crt", cert.cert.pem()),
+        ("tls.key", cert.signing_key.serialize_pem()),
+    ] {
+        let path = data.join(name);
+        std::fs::write(&path, pem).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        chown(&path, Some(owner), None).expect("chown");
+    }
+    // One statement per call: psql runs a multi-statement string as one transaction.
+    for sql in [
+        "ALTER SYSTEM SET ssl_cert_file = 'tls.crt'",
+        "ALTER SYSTEM SET ssl_key_file = 'tls.key'",
+        "ALTER SYSTEM SET ssl = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        pg.psql("postgres", sql);
+    }
+    cert.cert.pem()
+}
+
+#[actix_rt::test]
+async fn tls_is_used_as_configured_and_verify_full_checks_the_server() {
+    let Some(pg) = throwaway::dedicated_or_skip("tls_is_used_as_configured") else {
+        return;
+    };
+    let pem = serve_tls(&pg);
+    let db = pg.fresh_database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, other) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
+    std::fs::write(&ca, pem).expect("write");
+    let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
+    std::fs::write(&other, stranger.cert.pem()).expect("write");
+
+    let encrypted = |store: PgStore| async move {
+        store
+            .with_client(|c| async move {
+                super::one(
+                    &c,
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )
+                .await?
+                .try_get::<_, bool>(0)
+                .map_err(super::db_error)
+            })
+            .await
+            .expect("ask")
+    };
+    for (tls, ca_cert, expect_tls) in [
+        (DatabaseTls::Disable, None, false),
+        (DatabaseTls::Prefer, None, true),
+        (DatabaseTls::Require, None, true),
+        (DatabaseTls::VerifyFull, Some(ca.clone()), true),
+    ] {
+        let store = PgStore::open(&StoreConfig {
+            tls,
+            ca_cert,
+            ..db_config(&db)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{tls:?}: {}", shown(&e)));
+        assert_eq!(encrypted(store).await, expect_tls, "{tls:?}");
+    }
+
+    // A server whose certificate the CA did not sign is refused, and named.
+    let err = PgStore::open(&StoreConfig {
+        tls: DatabaseTls::VerifyFull,
+        ca_cert: Some(other),
+        ..db_config(&db)
+    })
+    .await
+    .err()
+    .expect("refused");
+    let text = shown(&err);
+    assert!(text.contains(&format!("127.0.0.1:{}", db.port())), "{text}");
+    assert!(!text.contains(db.password()), "{text}");
+}
