@@ -64,7 +64,7 @@ pub enum ApiError {
     },
     /// 503 with Retry-After: the password pool is saturated.
     Busy,
-    /// 503: the store does not answer.
+    /// 503 with Retry-After: the store does not answer, or cannot make a write durable.
     Unavailable,
     /// 500; the cause (with its chain of sources) is logged, never sent.
     Internal(Box<dyn Error + Send + Sync>),
@@ -201,6 +201,10 @@ impl ResponseError for ApiError {
             ApiError::Busy => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            // A database that comes back, a disk that is freed: worth trying again shortly.
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER));
+            }
             ApiError::TooManyRequests {
                 retry_after_seconds,
             } => {
@@ -220,6 +224,9 @@ impl ResponseError for ApiError {
         }))
     }
 }
+
+/// The seconds a 503 for an unavailable store asks a client to wait.
+const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
 /// A value refused at the edge (STYLE habit 4): 400, and the message says what is wrong with it.
 impl From<ValidationError> for ApiError {
@@ -251,7 +258,7 @@ impl From<AuthError> for ApiError {
                 ApiError::Unavailable
             }
             AuthError::StorageUnavailable => {
-                log::error!("the store is recovering from a failed write");
+                log::error!("the store is unavailable; the request was refused");
                 ApiError::Unavailable
             }
             AuthError::Locked {
