@@ -59,15 +59,27 @@ fn notable(log: &str) -> String {
 
 #[actix_rt::test]
 async fn acknowledged_writes_survive_sigkill_at_random_moments_and_the_store_stays_consistent() {
-    // Arrange
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "", SETTINGS);
     let rounds = env_number("TESSERA_CRASH_ROUNDS", 3);
+    kill_and_verify(&config, dir.path(), rounds).await;
+}
+
+/// The crash test's settings, for a config written elsewhere (the PostgreSQL variant).
+pub const CRASH_SETTINGS: &str = SETTINGS;
+
+/// Serves `config` under load, kills the server with SIGKILL `rounds` times, and checks after
+/// each kill that the store is consistent and holds everything acknowledged. Works on any
+/// backend the config names.
+pub async fn kill_and_verify(config: &Path, dir: &Path, rounds: u64) {
+    // Arrange
     let seed = env_number("TESSERA_CRASH_SEED", rand::random());
     println!("crash: seed {seed} (TESSERA_CRASH_SEED={seed} replays it), {rounds} rounds");
     let mut rng = StdRng::seed_from_u64(seed);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), "", SETTINGS);
+    let (config, dir) = (config.to_path_buf(), dir.to_path_buf());
+    let dir = dir.as_path();
     let mut ledger = Ledger::default();
-    let mut server = serve(&config, &dir.path().join("serve-0.log"));
+    let mut server = serve(&config, &dir.join("serve-0.log"));
 
     for round in 1..=rounds {
         // Act: the load, and SIGKILL while it runs.
@@ -99,7 +111,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments_and_the_store_sta
         // Assert: the store is consistent, and holds everything acknowledged.
         let mut check = tessera(&config);
         check.arg("check");
-        let check = run_to_end(check, dir.path());
+        let check = run_to_end(check, dir);
         let consistent = check.status.success();
         if !consistent {
             ledger.problems.push(format!(
@@ -107,7 +119,7 @@ async fn acknowledged_writes_survive_sigkill_at_random_moments_and_the_store_sta
                 check.status, check.stdout, check.stderr
             ));
         }
-        server = serve(&config, &dir.path().join(format!("serve-{round}.log")));
+        server = serve(&config, &dir.join(format!("serve-{round}.log")));
         let api = Api::new(&server.public, &server.intranet);
         let (checks, checked) = verify::run(&api, &mut ledger, &mut rng).await;
         ledger.writes += checked;

@@ -60,3 +60,6 @@ mod store_failure;
 
 // The PostgreSQL harness itself.
 mod postgres_harness;
+
+// Issue 14: nodes of a cluster on one PostgreSQL database.
+mod cluster;
