@@ -15,6 +15,8 @@
 #   SCALE=1 bench/load.sh             # adds the large-store phase (several more minutes)
 #   KEEP=1 bench/load.sh              # keep the temp dir (server log, wrk output)
 #   PROFILE="introspect" bench/load.sh   # perf profile of the named scenarios
+#   BACKEND=postgres bench/load.sh    # the same on PostgreSQL (a throwaway server of its own,
+#                                     # on this machine, started like the tests start theirs)
 #
 # Traffic goes to 127.0.0.1 only. Every wait is bounded; the server it started is stopped and
 # the temp dir removed on any exit.
@@ -33,6 +35,10 @@ SCALE_TOKENS_PER_SESSION=${SCALE_TOKENS_PER_SESSION:-10}
 SCALE_KEYS=${SCALE_KEYS:-1000000}
 KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
+BACKEND=${BACKEND:-sled}
+PG_PORT=${PG_PORT:-15432}
+[[ "$BACKEND" == sled || "$BACKEND" == postgres ]] || { echo "BACKEND is sled or postgres" >&2; exit 1; }
+[[ "$BACKEND" == sled || "$SCALE" == 0 ]] || { echo "SCALE=1 seeds a sled store: BACKEND=sled only" >&2; exit 1; }
 # The mixed workload, by weight: mostly verification, some issuance, rare logins.
 MIX=${MIX:-check_api_key:30,introspect:25,check_claims:20,client_credentials:10,refresh:10,health:5,login:0.1}
 export MIX
@@ -91,6 +97,7 @@ cleanup() {
   local status=$?
   for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
   stop_server
+  [[ "$BACKEND" == sled ]] || ! declare -F stop_postgres >/dev/null || stop_postgres
   if [[ "$KEEP" == 1 ]]; then
     echo "kept $WORK" >&2
   else
@@ -123,6 +130,11 @@ for port in "$PUBLIC_PORT" "$ADMIN_PORT"; do
   fi
 done
 
+# --- PostgreSQL (BACKEND=postgres) -------------------------------------------------------------
+# shellcheck source=bench/pg.sh
+source "$ROOT/bench/pg.sh"
+[[ "$BACKEND" == sled ]] || start_postgres
+
 # --- the bench config ------------------------------------------------------------------------
 ADMIN_PASSWORD="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 BENCH_USER=bench
@@ -140,6 +152,15 @@ data_dir = "$WORK/data"
 # The seeded claims token must outlive the run (SCALE=1 takes a while).
 claims_ttl_seconds = 86400
 EOF
+if [[ "$BACKEND" == postgres ]]; then
+  cat >>"$WORK/tessera.toml" <<EOF
+
+[store]
+backend = "postgres"
+url = "$PG_URL"
+max_connections = 32
+EOF
+fi
 # Only the config above and the admin password: nothing from the caller's environment.
 unset TESSERA_CONFIG TESSERA_DATA_DIR TESSERA_BIND TESSERA_ADMIN_BIND TESSERA_MASTER_KEY RUST_LOG
 export TESSERA_ADMIN_PASSWORD="$ADMIN_PASSWORD"
@@ -281,10 +302,20 @@ curl -sSf --max-time 10 -o /dev/null -H "Authorization: Basic $CLIENT_BASIC" "$P
 echo "user $BENCH_USER, app $APP_ID with a key, OAuth client $CLIENT_ID, a claims token" >&2
 
 # 1,000 stored keys for the small-store figures (the scale target compares with 1,000).
-log "stop, add 999 API keys offline (1,000 in all), start again"
-stop_server
-"$WORK/bin/seed_store" --dir "$WORK/data" --apps 10 --api-keys 999 --threads 8 2>&1 |
-  grep -v '^  ' >&2
+if [[ "$BACKEND" == sled ]]; then
+  log "stop, add 999 API keys offline (1,000 in all), start again"
+  stop_server
+  "$WORK/bin/seed_store" --dir "$WORK/data" --apps 10 --api-keys 999 --threads 8 2>&1 |
+    grep -v '^  ' >&2
+else
+  # seed_store writes sled files; a shared database takes its keys through the API.
+  log "add 999 API keys through the admin API (1,000 in all), stop, start again"
+  seq 999 | xargs -P 8 -I{} curl -sS --fail-with-body --max-time 30 -o /dev/null \
+    -u "admin:$ADMIN_PASSWORD" -H 'Content-Type: application/json' \
+    -X POST "$ADM/api/v1/applications/$APP_ID/keys" -d '{"name": "seed-{}"}' ||
+    die "seeding keys failed"
+  stop_server
+fi
 start_server
 START_SMALL_MS=$START_MS
 sleep 1
@@ -416,7 +447,7 @@ H=${RPS[health]}
 SLOTS=$(nproc)
 {
   echo
-  echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections, wrk -t$THREADS, loopback"
+  echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections, wrk -t$THREADS, loopback, store: $BACKEND"
   cat "$WORK/machine.txt"
   echo
   FORMAT='%-20s %10s %9s %9s %8s  %-14s %6s  %-24s %-4s %8s  %s\n'
