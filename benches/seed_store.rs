@@ -119,21 +119,9 @@ fn parallel(what: &str, count: u64, threads: u64, job: impl Fn(u64) + Sync) {
     );
 }
 
-/// Runs a store call to completion from any of the seeding threads: the store's traits are
-/// async, and sled runs its flushes on the runtime's blocking pool.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .max_blocking_threads(64)
-                .build()
-                .expect("runtime")
-        })
-        .handle()
-        .block_on(f)
-}
+#[path = "support/block_on.rs"]
+mod support;
+use support::block_on;
 
 fn userid(i: u64) -> UserId {
     UserId::parse(&format!("seed-user-{i:07}")).expect("userid")

@@ -24,21 +24,9 @@ use uuid::Uuid;
 
 const IDLE_TTL: time::Duration = time::Duration::days(14);
 
-/// Runs a store call to completion from any thread: the store's traits are async, and sled
-/// runs its flushes on the runtime's blocking pool.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .max_blocking_threads(64)
-                .build()
-                .expect("runtime")
-        })
-        .handle()
-        .block_on(f)
-}
+#[path = "support/block_on.rs"]
+mod support;
+use support::block_on;
 
 /// A live session with its first refresh token stored; returns the session and the token id.
 fn open_session(store: &SledStore, now: OffsetDateTime) -> (Session, Uuid) {
