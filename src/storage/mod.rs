@@ -386,6 +386,25 @@ pub async fn restore(
     }
 }
 
+/// What `tessera check` finds wrong with the stored signing keys, on any backend: not exactly
+/// one active key, or a key not sealed under the master key. One line each.
+pub(crate) fn signing_key_problems(keys: &[StoredSigningKey]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let active = keys.iter().filter(|k| k.active).count();
+    if !keys.is_empty() && active != 1 {
+        problems.push(format!(
+            "{active} signing keys are active; exactly one should be"
+        ));
+    }
+    if let Some(key) = keys.iter().find(|k| !k.sealed) {
+        problems.push(format!(
+            "signing key {} is not sealed under the master key",
+            key.kid
+        ));
+    }
+    problems
+}
+
 /// Everything tessera stores.
 #[async_trait]
 pub trait Store:

@@ -303,18 +303,7 @@ async fn run(tx: &Transaction<'_>) -> Result<Vec<String>, StoreError> {
                 decoded::<SigningKeyRecord, StoredSigningKey>("signing_keys", r, 0).ok()
             })
             .collect();
-    let active = keys.iter().filter(|k| k.active).count();
-    if !keys.is_empty() && active != 1 {
-        problems.push(format!(
-            "{active} signing keys are active; exactly one should be"
-        ));
-    }
-    if let Some(key) = keys.iter().find(|k| !k.sealed) {
-        problems.push(format!(
-            "signing key {} is not sealed under the master key",
-            key.kid
-        ));
-    }
+    problems.extend(crate::storage::signing_key_problems(&keys));
 
     let behind: bool = one(
         tx,
