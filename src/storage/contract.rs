@@ -10,7 +10,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("valid timestamp")
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn user(id: &str) -> User {
     }
 }
 
-fn session(userid: &str, now: OffsetDateTime) -> Session {
+pub(crate) fn session(userid: &str, now: OffsetDateTime) -> Session {
     Session {
         id: SessionId(Uuid::new_v4()),
         userid: UserId::parse(userid).expect("valid userid"),

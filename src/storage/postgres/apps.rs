@@ -85,17 +85,26 @@ fn with_version<T: Clone>(value: &T, set: impl Fn(&mut T)) -> T {
 impl AppStore for PgStore {
     async fn create_app(&self, app: &Application) -> Result<(), StoreError> {
         let first = with_version(app, |a| a.version = 1);
-        self.with_client(move |c| async move { insert_app(&c, &first).await })
-            .await
+        let written = self
+            .with_client(move |c| async move { insert_app(&c, &first).await })
+            .await;
+        self.caches().apps.evict(&app.id.0);
+        written
     }
 
     async fn get_app(&self, id: AppId) -> Result<Option<Application>, StoreError> {
-        self.with_client(move |c| async move {
-            row(&c, "SELECT body::text FROM apps WHERE id = $1", &[&id.0])
-                .await?
-                .map(|r| decoded::<AppRecord, Application>("apps", &r, 0))
-                .transpose()
-        })
+        self.cached(
+            |c| &c.apps,
+            id.0,
+            || {
+                self.with_client(move |c| async move {
+                    row(&c, "SELECT body::text FROM apps WHERE id = $1", &[&id.0])
+                        .await?
+                        .map(|r| decoded::<AppRecord, Application>("apps", &r, 0))
+                        .transpose()
+                })
+            },
+        )
         .await
     }
 
@@ -106,10 +115,13 @@ impl AppStore for PgStore {
             version(app.version)?,
             body(&AppRecord::from(&next))?,
         );
-        self.with_client(move |c| async move {
-            replace_version(&c, replace_sql!("apps", "id"), &[&id, &read, &record]).await
-        })
-        .await
+        let written = self
+            .with_client(move |c| async move {
+                replace_version(&c, replace_sql!("apps", "id"), &[&id, &read, &record]).await
+            })
+            .await;
+        self.caches().apps.evict(&id);
+        written
     }
 
     async fn list_apps(&self) -> Result<Vec<Application>, StoreError> {
@@ -124,10 +136,15 @@ impl AppStore for PgStore {
     }
 
     async fn delete_app(&self, id: AppId) -> Result<bool, StoreError> {
-        self.with_client(move |c| async move {
-            Ok(exec(&c, "DELETE FROM apps WHERE id = $1", &[&id.0]).await? > 0)
-        })
-        .await
+        let deleted = self
+            .with_client(move |c| async move {
+                Ok(exec(&c, "DELETE FROM apps WHERE id = $1", &[&id.0]).await? > 0)
+            })
+            .await;
+        // Its keys went with it.
+        self.caches().apps.evict(&id.0);
+        self.caches().api_keys.clear();
+        deleted
     }
 
     async fn count_apps(&self) -> Result<u64, StoreError> {
@@ -140,21 +157,30 @@ impl AppStore for PgStore {
 impl ApiKeyStore for PgStore {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let first = with_version(key, |k| k.version = 1);
-        self.with_client(move |c| async move { insert_api_key(&c, &first).await })
-            .await
+        let written = self
+            .with_client(move |c| async move { insert_api_key(&c, &first).await })
+            .await;
+        self.caches().api_keys.evict(&key.id.0);
+        written
     }
 
     async fn get_api_key(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
-        self.with_client(move |c| async move {
-            row(
-                &c,
-                "SELECT body::text FROM api_keys WHERE id = $1",
-                &[&id.0],
-            )
-            .await?
-            .map(|r| decoded::<ApiKeyRecord, ApiKey>("api_keys", &r, 0))
-            .transpose()
-        })
+        self.cached(
+            |c| &c.api_keys,
+            id.0,
+            || {
+                self.with_client(move |c| async move {
+                    row(
+                        &c,
+                        "SELECT body::text FROM api_keys WHERE id = $1",
+                        &[&id.0],
+                    )
+                    .await?
+                    .map(|r| decoded::<ApiKeyRecord, ApiKey>("api_keys", &r, 0))
+                    .transpose()
+                })
+            },
+        )
         .await
     }
 
@@ -167,22 +193,28 @@ impl ApiKeyStore for PgStore {
             key.app_id.0,
             at(key.created_at),
         );
-        self.with_client(move |c| async move {
-            replace_version(
-                &c,
-                replace_sql!("api_keys", "id", ", app_id = $4, created_at = $5"),
-                &[&id, &read, &record, &app_id, &created_at],
-            )
-            .await
-        })
-        .await
+        let written = self
+            .with_client(move |c| async move {
+                replace_version(
+                    &c,
+                    replace_sql!("api_keys", "id", ", app_id = $4, created_at = $5"),
+                    &[&id, &read, &record, &app_id, &created_at],
+                )
+                .await
+            })
+            .await;
+        self.caches().api_keys.evict(&id);
+        written
     }
 
     async fn delete_api_key(&self, id: KeyId) -> Result<bool, StoreError> {
-        self.with_client(move |c| async move {
-            Ok(exec(&c, "DELETE FROM api_keys WHERE id = $1", &[&id.0]).await? > 0)
-        })
-        .await
+        let deleted = self
+            .with_client(move |c| async move {
+                Ok(exec(&c, "DELETE FROM api_keys WHERE id = $1", &[&id.0]).await? > 0)
+            })
+            .await;
+        self.caches().api_keys.evict(&id.0);
+        deleted
     }
 
     async fn list_api_keys(&self, app_id: AppId) -> Result<Vec<ApiKey>, StoreError> {
@@ -202,31 +234,35 @@ impl ApiKeyStore for PgStore {
 
     /// Bookkeeping: the key as read, with its use noted, written back only if it is still at
     /// the version read (an edit or a delete meanwhile drops the note, never the edit), and
-    /// at that same version (a use is not an edit).
+    /// at that same version (a use is not an edit, and is not announced to other nodes: each
+    /// notes its own uses, once per resolution, from the entry it cached).
     async fn record_api_key_use(&self, id: KeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        self.with_client(move |c| async move {
-            let Some(found) = row(
-                &c,
-                "SELECT version, body::text FROM api_keys WHERE id = $1",
-                &[&id.0],
-            )
-            .await?
-            else {
-                return Ok(());
-            };
-            let read: i64 = found.try_get(0).db()?;
-            let mut key = decoded::<ApiKeyRecord, ApiKey>("api_keys", &found, 1)?;
-            key.last_used_at = Some(at);
-            let record = body(&ApiKeyRecord::from(&key))?;
-            exec(
-                &c,
-                "UPDATE api_keys SET body = $3::text::jsonb WHERE id = $1 AND version = $2",
-                &[&id.0, &read, &record],
-            )
-            .await
-            .map(|_| ())
-        })
-        .await
+        let noted = self
+            .with_client(move |c| async move {
+                let Some(found) = row(
+                    &c,
+                    "SELECT version, body::text FROM api_keys WHERE id = $1",
+                    &[&id.0],
+                )
+                .await?
+                else {
+                    return Ok(());
+                };
+                let read: i64 = found.try_get(0).db()?;
+                let mut key = decoded::<ApiKeyRecord, ApiKey>("api_keys", &found, 1)?;
+                key.last_used_at = Some(at);
+                let record = body(&ApiKeyRecord::from(&key))?;
+                exec(
+                    &c,
+                    "UPDATE api_keys SET body = $3::text::jsonb WHERE id = $1 AND version = $2",
+                    &[&id.0, &read, &record],
+                )
+                .await
+                .map(|_| ())
+            })
+            .await;
+        self.caches().api_keys.evict(&id.0);
+        noted
     }
 
     async fn count_api_keys(&self) -> Result<u64, StoreError> {
@@ -239,17 +275,26 @@ impl ApiKeyStore for PgStore {
 impl ClientStore for PgStore {
     async fn create_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
         let first = with_version(client, |c| c.version = 1);
-        self.with_client(move |c| async move { insert_client(&c, &first).await })
-            .await
+        let written = self
+            .with_client(move |c| async move { insert_client(&c, &first).await })
+            .await;
+        self.caches().clients.evict(&client.id.0);
+        written
     }
 
     async fn get_client(&self, id: ClientId) -> Result<Option<OAuthClient>, StoreError> {
-        self.with_client(move |c| async move {
-            row(&c, "SELECT body::text FROM clients WHERE id = $1", &[&id.0])
-                .await?
-                .map(|r| decoded::<ClientRecord, OAuthClient>("clients", &r, 0))
-                .transpose()
-        })
+        self.cached(
+            |c| &c.clients,
+            id.0,
+            || {
+                self.with_client(move |c| async move {
+                    row(&c, "SELECT body::text FROM clients WHERE id = $1", &[&id.0])
+                        .await?
+                        .map(|r| decoded::<ClientRecord, OAuthClient>("clients", &r, 0))
+                        .transpose()
+                })
+            },
+        )
         .await
     }
 
@@ -260,10 +305,13 @@ impl ClientStore for PgStore {
             version(client.version)?,
             body(&ClientRecord::from(&next))?,
         );
-        self.with_client(move |c| async move {
-            replace_version(&c, replace_sql!("clients", "id"), &[&id, &read, &record]).await
-        })
-        .await
+        let written = self
+            .with_client(move |c| async move {
+                replace_version(&c, replace_sql!("clients", "id"), &[&id, &read, &record]).await
+            })
+            .await;
+        self.caches().clients.evict(&id);
+        written
     }
 
     async fn list_clients(&self) -> Result<Vec<OAuthClient>, StoreError> {
@@ -278,10 +326,13 @@ impl ClientStore for PgStore {
     }
 
     async fn delete_client(&self, id: ClientId) -> Result<bool, StoreError> {
-        self.with_client(move |c| async move {
-            Ok(exec(&c, "DELETE FROM clients WHERE id = $1", &[&id.0]).await? > 0)
-        })
-        .await
+        let deleted = self
+            .with_client(move |c| async move {
+                Ok(exec(&c, "DELETE FROM clients WHERE id = $1", &[&id.0]).await? > 0)
+            })
+            .await;
+        self.caches().clients.evict(&id.0);
+        deleted
     }
 }
 

@@ -3,7 +3,7 @@
 //! are those of storage/memory.rs, which the sled backend keeps in memory; here each change
 //! is one statement, or one transaction with the row locked, so concurrent nodes add up.
 
-use super::{exec, one, row, Db, PgStore};
+use super::{exec, one, row, rows, Db, PgStore};
 use crate::domain::UserId;
 use crate::storage::{
     BrowserSession, BrowserSessionStore, CounterStore, Counts, LockoutRule, LockoutStore,
@@ -103,24 +103,44 @@ impl BrowserSessionStore for PgStore {
 
 #[async_trait]
 impl LockoutStore for PgStore {
+    /// Keys known to have no lockout in force are answered from the cache (a lockout set
+    /// anywhere is announced); the others are read, and those without one remembered.
     async fn locked_until(
         &self,
         keys: &[String],
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        let keys = keys.to_vec();
-        self.with_client(move |c| async move {
-            one(
-                &c,
-                "SELECT max(locked_until) FROM lockouts \
-                 WHERE key = ANY($1) AND locked_until > $2",
-                &[&keys, &now],
-            )
-            .await?
-            .try_get(0)
-            .db()
-        })
-        .await
+        let caches = self.caches();
+        let unknown: Vec<String> = keys
+            .iter()
+            .filter(|k| caches.get(&caches.unlocked, *k).is_none())
+            .cloned()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(None);
+        }
+        let ticket = caches.ticket(&caches.unlocked);
+        let asked = unknown.clone();
+        let found = self
+            .with_client(move |c| async move {
+                rows(
+                    &c,
+                    "SELECT key, locked_until FROM lockouts \
+                     WHERE key = ANY($1) AND locked_until > $2",
+                    &[&asked, &now],
+                )
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get::<_, String>(0).db()?, r.try_get(1).db()?)))
+                .collect::<Result<Vec<(String, OffsetDateTime)>, StoreError>>()
+            })
+            .await?;
+        for key in unknown {
+            if !found.iter().any(|(locked, _)| *locked == key) {
+                caches.put(&caches.unlocked, key, (), ticket);
+            }
+        }
+        Ok(found.into_iter().map(|(_, until)| until).max())
     }
 
     /// The key's row is created if missing and locked in one statement, then rewritten: two
@@ -132,9 +152,11 @@ impl LockoutStore for PgStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let key = key.to_string();
-        self.with_client(move |mut c| async move {
-            let tx = c.transaction().await.db()?;
-            let r = one(
+        let evicted = key.clone();
+        let counted = self
+            .with_client(move |mut c| async move {
+                let tx = c.transaction().await.db()?;
+                let r = one(
                 &tx,
                 "INSERT INTO lockouts AS l (key, failures, last_failure) VALUES ($1, '{}', $2) \
                  ON CONFLICT (key) DO UPDATE SET last_failure = greatest(l.last_failure, $2) \
@@ -142,29 +164,31 @@ impl LockoutStore for PgStore {
                 &[&key, &now],
             )
             .await?;
-            let mut failures: Vec<OffsetDateTime> = r.try_get(0).db()?;
-            let mut locked_until: Option<OffsetDateTime> = r.try_get(1).db()?;
-            // A lockout that has ended starts a fresh count.
-            if locked_until.is_some_and(|t| t <= now) {
-                failures.clear();
-                locked_until = None;
-            }
-            failures.push(now);
-            failures.retain(|&t| now - t < rule.window);
-            failures.sort();
-            if failures.len() >= rule.limit as usize {
-                locked_until = Some(now + rule.lockout);
-                failures.clear();
-            }
-            exec(
-                &tx,
-                "UPDATE lockouts SET failures = $2, locked_until = $3 WHERE key = $1",
-                &[&key, &failures, &locked_until],
-            )
-            .await?;
-            tx.commit().await.db()
-        })
-        .await
+                let mut failures: Vec<OffsetDateTime> = r.try_get(0).db()?;
+                let mut locked_until: Option<OffsetDateTime> = r.try_get(1).db()?;
+                // A lockout that has ended starts a fresh count.
+                if locked_until.is_some_and(|t| t <= now) {
+                    failures.clear();
+                    locked_until = None;
+                }
+                failures.push(now);
+                failures.retain(|&t| now - t < rule.window);
+                failures.sort();
+                if failures.len() >= rule.limit as usize {
+                    locked_until = Some(now + rule.lockout);
+                    failures.clear();
+                }
+                exec(
+                    &tx,
+                    "UPDATE lockouts SET failures = $2, locked_until = $3 WHERE key = $1",
+                    &[&key, &failures, &locked_until],
+                )
+                .await?;
+                tx.commit().await.db()
+            })
+            .await;
+        self.caches().unlocked.evict(&evicted);
+        counted
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {

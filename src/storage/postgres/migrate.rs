@@ -11,10 +11,13 @@ use std::time::Duration;
 
 /// Every migration, in order: (version, SQL). A shipped file never changes; a change to the
 /// schema is a new file.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_tables.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_tables.sql")),
+    (2, include_str!("migrations/0002_announcements.sql")),
+];
 
 /// The newest schema this build knows.
-pub(super) const KNOWN: i32 = 1;
+pub(super) const KNOWN: i32 = 2;
 
 /// How long an open may wait for another node's migration, or take for its own.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(600);

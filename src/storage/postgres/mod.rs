@@ -9,6 +9,7 @@
 //! server that vanished answers `Unavailable` instead of hanging a request.
 
 mod apps;
+mod cache;
 mod connect;
 mod ephemeral;
 mod keys;
@@ -25,8 +26,10 @@ mod tests;
 use crate::config::StoreConfig;
 use crate::storage::records::decode_as;
 use crate::storage::StoreError;
+use cache::{Caches, Table};
 use deadpool_postgres::{GenericClient, Object, Pool, PoolError};
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -48,6 +51,8 @@ struct Inner {
     bound: Duration,
     /// What other nodes announced they changed.
     changes: notify::Changes,
+    /// What the hot paths read, kept fresh by announcements.
+    caches: Arc<Caches>,
     /// Last, so that it goes after the pool.
     _runtime: DbRuntime,
 }
@@ -81,6 +86,7 @@ impl PgStore {
             handle: runtime.handle().clone(),
             bound: settings.connect_timeout + connect::STATEMENT_TIMEOUT + SLACK,
             changes: notify::changes(),
+            caches: Arc::new(Caches::new()),
             _runtime: DbRuntime(Some(runtime)),
         }));
         let bound = settings.connect_timeout + migrate::TIMEOUT + SLACK;
@@ -100,6 +106,7 @@ impl PgStore {
             settings.pg.clone(),
             settings.tls.clone(),
             store.0.changes.clone(),
+            store.0.caches.clone(),
         );
         Ok(store)
     }
@@ -138,6 +145,36 @@ impl PgStore {
             context: "a database job",
             source: Box::new(e),
         })?
+    }
+
+    /// A read through the cache `table` picks: a hit answers without the database; a miss
+    /// runs `read` and keeps what it found, unless the table changed meanwhile.
+    async fn cached<K, V, F, Fut>(
+        &self,
+        table: fn(&Caches) -> &Table<K, V>,
+        key: K,
+        read: F,
+    ) -> Result<V, StoreError>
+    where
+        K: Hash + Eq + Send + Sync,
+        V: Clone + Send + Sync,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<V, StoreError>> + Send,
+    {
+        let caches = &*self.0.caches;
+        if let Some(hit) = caches.get(table(caches), &key) {
+            return Ok(hit);
+        }
+        let ticket = caches.ticket(table(caches));
+        let value = read().await?;
+        caches.put(table(caches), key, value.clone(), ticket);
+        Ok(value)
+    }
+
+    /// The caches, for a write to evict what it changed once it is done (whether it
+    /// committed or not: an error may come after a commit).
+    fn caches(&self) -> &Caches {
+        &self.0.caches
     }
 
     /// [`run`](Self::run) with a pooled connection.

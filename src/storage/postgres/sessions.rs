@@ -92,18 +92,30 @@ impl SessionStore for PgStore {
         .await
     }
 
+    /// Through the sessions cache, which keeps only sessions found (an absent one is not
+    /// remembered: no token names a session before it exists).
     async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        self.with_client(move |c| async move {
-            row(
-                &c,
-                "SELECT body::text FROM sessions WHERE id = $1",
-                &[&id.0],
-            )
-            .await?
-            .map(|r| decoded::<SessionRecord, Session>("sessions", &r, 0))
-            .transpose()
-        })
-        .await
+        let caches = self.caches();
+        if let Some(hit) = caches.get(&caches.sessions, &id.0) {
+            return Ok(Some(hit));
+        }
+        let ticket = caches.ticket(&caches.sessions);
+        let found = self
+            .with_client(move |c| async move {
+                row(
+                    &c,
+                    "SELECT body::text FROM sessions WHERE id = $1",
+                    &[&id.0],
+                )
+                .await?
+                .map(|r| decoded::<SessionRecord, Session>("sessions", &r, 0))
+                .transpose()
+            })
+            .await?;
+        if let Some(session) = &found {
+            caches.put(&caches.sessions, id.0, session.clone(), ticket);
+        }
+        Ok(found)
     }
 
     async fn get_refresh_token(&self, id: Uuid) -> Result<Option<RefreshTokenRecord>, StoreError> {
@@ -145,101 +157,109 @@ impl SessionStore for PgStore {
         ticket: u64,
     ) -> Result<Rotation, StoreError> {
         let next = next.clone();
-        self.with_client(move |mut c| async move {
-            let tx = c.transaction().await.db()?;
-            let Some(found) = row(
-                &tx,
-                "SELECT session FROM refresh_tokens WHERE id = $1",
-                &[&spent],
-            )
-            .await?
-            else {
-                return Ok(Rotation::NotFound);
-            };
-            let session_id: Uuid = found.try_get(0).db()?;
-            let Some(found) = row(
-                &tx,
-                "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
-                &[&session_id],
-            )
-            .await?
-            else {
-                return Ok(Rotation::Inactive);
-            };
-            let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
-            if !session.is_live(now) {
-                return Ok(Rotation::Inactive);
-            }
-            // Swept between the two reads: gone, as if it had never been.
-            let Some(found) = row(
-                &tx,
-                "SELECT body::text FROM refresh_tokens WHERE id = $1 FOR UPDATE",
-                &[&spent],
-            )
-            .await?
-            else {
-                return Ok(Rotation::NotFound);
-            };
-            let mut token =
-                decoded::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", &found, 0)?;
-            if token.spent_ticket.is_some_and(|t| t > ticket) {
-                return Ok(Rotation::LostRace);
-            }
-            if token.spent_at.is_some() {
-                // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
-                session.revoked_at = Some(now);
-                save_revocation(&tx, &session).await?;
-                tx.commit().await.db()?;
-                return Ok(Rotation::Reused(session.id));
-            }
-            if token.expires_at <= now {
-                return Ok(Rotation::Inactive);
-            }
-            // Greater than every ticket taken so far, on any node: those requests were under
-            // way.
-            let issued: i64 = one(&tx, "SELECT nextval('rotation_tickets')", &[])
+        let outcome = self
+            .with_client(move |mut c| async move {
+                let tx = c.transaction().await.db()?;
+                let Some(found) = row(
+                    &tx,
+                    "SELECT session FROM refresh_tokens WHERE id = $1",
+                    &[&spent],
+                )
                 .await?
-                .try_get(0)
-                .db()?;
-            token.spent_at = Some(now);
-            token.spent_ticket = Some(u64::try_from(issued).unwrap_or(0));
-            let record = body(&RefreshRecord::from(&token))?;
-            exec(
-                &tx,
-                "UPDATE refresh_tokens SET spent_at = $2, spent_ticket = $3, \
+                else {
+                    return Ok(Rotation::NotFound);
+                };
+                let session_id: Uuid = found.try_get(0).db()?;
+                let Some(found) = row(
+                    &tx,
+                    "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
+                    &[&session_id],
+                )
+                .await?
+                else {
+                    return Ok(Rotation::Inactive);
+                };
+                let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
+                if !session.is_live(now) {
+                    return Ok(Rotation::Inactive);
+                }
+                // Swept between the two reads: gone, as if it had never been.
+                let Some(found) = row(
+                    &tx,
+                    "SELECT body::text FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                    &[&spent],
+                )
+                .await?
+                else {
+                    return Ok(Rotation::NotFound);
+                };
+                let mut token =
+                    decoded::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", &found, 0)?;
+                if token.spent_ticket.is_some_and(|t| t > ticket) {
+                    return Ok(Rotation::LostRace);
+                }
+                if token.spent_at.is_some() {
+                    // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
+                    session.revoked_at = Some(now);
+                    save_revocation(&tx, &session).await?;
+                    tx.commit().await.db()?;
+                    return Ok(Rotation::Reused(session.id));
+                }
+                if token.expires_at <= now {
+                    return Ok(Rotation::Inactive);
+                }
+                // Greater than every ticket taken so far, on any node: those requests were under
+                // way.
+                let issued: i64 = one(&tx, "SELECT nextval('rotation_tickets')", &[])
+                    .await?
+                    .try_get(0)
+                    .db()?;
+                token.spent_at = Some(now);
+                token.spent_ticket = Some(u64::try_from(issued).unwrap_or(0));
+                let record = body(&RefreshRecord::from(&token))?;
+                exec(
+                    &tx,
+                    "UPDATE refresh_tokens SET spent_at = $2, spent_ticket = $3, \
                  body = $4::text::jsonb WHERE id = $1",
-                &[&spent, &at(now), &issued, &record],
-            )
-            .await?;
-            insert_token(&tx, &next).await?;
-            tx.commit().await.db()?;
-            Ok(Rotation::Rotated(session))
-        })
-        .await
+                    &[&spent, &at(now), &issued, &record],
+                )
+                .await?;
+                insert_token(&tx, &next).await?;
+                tx.commit().await.db()?;
+                Ok(Rotation::Rotated(session))
+            })
+            .await;
+        if let Ok(Rotation::Reused(sid)) = &outcome {
+            self.caches().sessions.evict(&sid.0);
+        }
+        outcome
     }
 
     async fn revoke_session(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, StoreError> {
-        self.with_client(move |mut c| async move {
-            let tx = c.transaction().await.db()?;
-            let Some(found) = row(
-                &tx,
-                "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
-                &[&id.0],
-            )
-            .await?
-            else {
-                return Ok(false);
-            };
-            let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
-            if session.revoked_at.is_some() {
-                return Ok(false);
-            }
-            session.revoked_at = Some(now);
-            save_revocation(&tx, &session).await?;
-            tx.commit().await.db()?;
-            Ok(true)
-        })
-        .await
+        let revoked = self
+            .with_client(move |mut c| async move {
+                let tx = c.transaction().await.db()?;
+                let Some(found) = row(
+                    &tx,
+                    "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
+                    &[&id.0],
+                )
+                .await?
+                else {
+                    return Ok(false);
+                };
+                let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
+                if session.revoked_at.is_some() {
+                    return Ok(false);
+                }
+                session.revoked_at = Some(now);
+                save_revocation(&tx, &session).await?;
+                tx.commit().await.db()?;
+                Ok(true)
+            })
+            .await;
+        self.caches().sessions.evict(&id.0);
+        revoked
     }
 
     async fn count_live_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -263,29 +283,35 @@ impl SessionStore for PgStore {
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
         let userid = userid.as_str().to_string();
-        self.with_client(move |mut c| async move {
-            let tx = c.transaction().await.db()?;
-            let found = rows(
-                &tx,
-                "SELECT body::text FROM sessions WHERE userid = $1 AND revoked_at IS NULL \
+        let revoked = self
+            .with_client(move |mut c| async move {
+                let tx = c.transaction().await.db()?;
+                let found = rows(
+                    &tx,
+                    "SELECT body::text FROM sessions WHERE userid = $1 AND revoked_at IS NULL \
                  ORDER BY id FOR UPDATE",
-                &[&userid],
-            )
-            .await?;
-            let mut sessions = found
-                .iter()
-                .map(|r| decoded::<SessionRecord, Session>("sessions", r, 0))
-                .collect::<Result<Vec<_>, _>>()?;
-            for session in &mut sessions {
-                session.revoked_at = Some(now);
-            }
-            // Pipelined on the one connection.
-            futures_util::future::try_join_all(sessions.iter().map(|s| save_revocation(&tx, s)))
+                    &[&userid],
+                )
                 .await?;
-            tx.commit().await.db()?;
-            Ok(sessions.len())
-        })
-        .await
+                let mut sessions = found
+                    .iter()
+                    .map(|r| decoded::<SessionRecord, Session>("sessions", r, 0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for session in &mut sessions {
+                    session.revoked_at = Some(now);
+                }
+                // Pipelined on the one connection.
+                futures_util::future::try_join_all(
+                    sessions.iter().map(|s| save_revocation(&tx, s)),
+                )
+                .await?;
+                tx.commit().await.db()?;
+                Ok(sessions.len())
+            })
+            .await;
+        // Which sessions is known only inside; this is rare (a disabled user, a new password).
+        self.caches().sessions.clear();
+        revoked
     }
 }
 
@@ -297,31 +323,41 @@ impl RevocationStore for PgStore {
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let jti = jti.to_string();
-        self.with_client(move |c| async move {
-            exec(
-                &c,
-                "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) \
-                 ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-                &[&jti, &at(expires_at)],
-            )
-            .await
-            .map(|_| ())
-        })
-        .await
+        let key = jti.clone();
+        let written = self
+            .with_client(move |c| async move {
+                exec(
+                    &c,
+                    "INSERT INTO revoked_jti (jti, expires_at) VALUES ($1, $2) \
+                     ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                    &[&jti, &at(expires_at)],
+                )
+                .await
+                .map(|_| ())
+            })
+            .await;
+        self.caches().revoked.evict(&key);
+        written
     }
 
     async fn is_token_id_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let jti = jti.to_string();
-        self.with_client(move |c| async move {
-            one(
-                &c,
-                "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = $1)",
-                &[&jti],
-            )
-            .await?
-            .try_get(0)
-            .db()
-        })
+        self.cached(
+            |c| &c.revoked,
+            jti.clone(),
+            || {
+                self.with_client(move |c| async move {
+                    one(
+                        &c,
+                        "SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = $1)",
+                        &[&jti],
+                    )
+                    .await?
+                    .try_get(0)
+                    .db()
+                })
+            },
+        )
         .await
     }
 }

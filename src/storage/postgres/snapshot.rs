@@ -315,9 +315,13 @@ fn import_blocking(
     let tx = step(handle, bound, async { client.transaction().await.db() })?;
     step(handle, bound, async {
         // The reader may be slow (a pipe); and two restores do not interleave.
-        tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-            .await
-            .db()?;
+        // Row by row announcements (migrations/0002) would be one per record: one for
+        // everything goes out at commit instead.
+        tx.batch_execute(
+            "SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL tessera.quiet = 'on'",
+        )
+        .await
+        .db()?;
         exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK]).await
     })?;
     if !step(handle, bound, is_empty(&tx))? {
@@ -348,6 +352,7 @@ fn import_blocking(
             &[],
         )
         .await?;
+        exec(&tx, "SELECT pg_notify($1, '*')", &[&super::cache::CHANNEL]).await?;
         tx.commit().await.db()
     })?;
     Ok(count)
@@ -393,8 +398,11 @@ impl BackupStore for PgStore {
     }
 
     async fn import(&self, input: Box<dyn std::io::BufRead + Send>) -> Result<u64, StoreError> {
-        self.blocking(move |handle, pool, bound| import_blocking(handle, pool, bound, input))
-            .await
+        let loaded = self
+            .blocking(move |handle, pool, bound| import_blocking(handle, pool, bound, input))
+            .await;
+        self.caches().clear();
+        loaded
     }
 
     async fn is_empty(&self) -> Result<bool, StoreError> {

@@ -154,7 +154,8 @@ async fn four_nodes_starting_together_apply_each_migration_once() {
             "SELECT count(*), max(version) FROM tessera_schema"
         )
         .trim(),
-        format!("1|{}", super::migrate::KNOWN)
+        format!("{0}|{0}", super::migrate::KNOWN),
+        "every migration applied once"
     );
 }
 
@@ -174,9 +175,10 @@ async fn a_schema_newer_than_this_build_is_refused() {
 
     let text = shown(&err);
     assert!(
-        text.contains(
-            "the database schema is version 99; this tessera knows up to 1: upgrade tessera"
-        ),
+        text.contains(&format!(
+            "the database schema is version 99; this tessera knows up to {}: upgrade tessera",
+            super::migrate::KNOWN
+        )),
         "{text}"
     );
     assert!(text.contains(db.name()), "{text}");
@@ -595,4 +597,221 @@ async fn tls_is_used_as_configured_and_verify_full_checks_the_server() {
     let text = shown(&err);
     assert!(text.contains(&format!("127.0.0.1:{}", db.port())), "{text}");
     assert!(!text.contains(db.password()), "{text}");
+}
+
+/// Opens a store and waits until its caches answer (its listening connection confirmed).
+async fn open_listening(db: &PgDatabase) -> PgStore {
+    let store = open(db).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !store.caches().trusted() {
+        assert!(Instant::now() < deadline, "the store never began to listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store
+}
+
+/// Reads with `read` until it gives `want`, for at most the second SPEC §11 allows.
+async fn within_a_second<T, F, Fut>(what: &str, want: T, read: F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let start = Instant::now();
+    loop {
+        let got = read().await;
+        if got == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{what}: still {got:?} after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn hits(store: &PgStore) -> u64 {
+    store
+        .caches()
+        .hits
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[actix_rt::test]
+async fn caches_answer_hot_reads_and_hear_of_every_change_within_a_second() {
+    use crate::domain::{ClientId, Name, OAuthClient, Scope};
+    use crate::storage::{ApiKeyStore, AppStore, ClientStore, LockoutRule, LockoutStore};
+    let Some(pg) = throwaway::server_or_skip("caches_answer_hot_reads") else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let (a, b) = (open_listening(&db).await, open_listening(&db).await);
+    let now = contract::t0();
+
+    // A user: read twice on A (the second from memory), disabled through B.
+    let user = contract::user("cached");
+    b.create_user(&user).await.expect("create");
+    assert_eq!(
+        a.get_user(&user.userid).await.expect("get"),
+        Some(user.clone())
+    );
+    let before = hits(&a);
+    assert_eq!(
+        a.get_user(&user.userid).await.expect("get"),
+        Some(user.clone())
+    );
+    assert_eq!(hits(&a), before + 1, "the second read is a hit");
+    let mut disabled = user.clone();
+    disabled.disabled = true;
+    b.update_user(&disabled).await.expect("update");
+    within_a_second("a user disabled on another node", true, || async {
+        a.get_user(&user.userid)
+            .await
+            .expect("get")
+            .is_some_and(|u| u.disabled)
+    })
+    .await;
+
+    // A user deleted by an operator's SQL, not through any node.
+    pg.psql(db.name(), "DELETE FROM users WHERE userid = 'cached'");
+    within_a_second("a user deleted with psql", None, || async {
+        a.get_user(&user.userid).await.expect("get")
+    })
+    .await;
+
+    // A client: cached as present on A, deleted through B.
+    let client = OAuthClient {
+        id: ClientId(uuid::Uuid::new_v4()),
+        name: Name::parse("cached").expect("valid"),
+        scopes: vec![Scope::parse("read").expect("valid")],
+        secret_hash: [5; 32],
+        created_at: now,
+        version: 1,
+    };
+    a.create_client(&client).await.expect("create");
+    assert!(a.get_client(client.id).await.expect("get").is_some());
+    assert!(a.get_client(client.id).await.expect("get").is_some());
+    assert!(b.delete_client(client.id).await.expect("delete"));
+    within_a_second("a client deleted on another node", None, || async {
+        a.get_client(client.id).await.expect("get")
+    })
+    .await;
+
+    // An API key disabled through B; then its application deleted through B.
+    let app = contract::app("cached");
+    let key = contract::api_key(&app);
+    a.create_app(&app).await.expect("create");
+    a.create_api_key(&key).await.expect("create");
+    assert!(a
+        .get_api_key(key.id)
+        .await
+        .expect("get")
+        .is_some_and(|k| k.enabled));
+    let mut off = key.clone();
+    off.enabled = false;
+    b.update_api_key(&off).await.expect("update");
+    within_a_second("a key disabled on another node", Some(false), || async {
+        a.get_api_key(key.id).await.expect("get").map(|k| k.enabled)
+    })
+    .await;
+    assert!(a.get_app(app.id).await.expect("get").is_some());
+    assert!(b.delete_app(app.id).await.expect("delete"));
+    within_a_second(
+        "an application deleted on another node",
+        (false, false),
+        || async {
+            (
+                a.get_app(app.id).await.expect("get").is_some(),
+                a.get_api_key(key.id).await.expect("get").is_some(),
+            )
+        },
+    )
+    .await;
+
+    // A session revoked through B.
+    let session = contract::session("cached", now);
+    a.create_session(&session, &contract::token(&session, now))
+        .await
+        .expect("create");
+    assert!(a
+        .get_session(session.id)
+        .await
+        .expect("get")
+        .is_some_and(|s| s.is_live(now)));
+    assert!(b.revoke_session(session.id, now).await.expect("revoke"));
+    within_a_second("a session revoked on another node", Some(false), || async {
+        a.get_session(session.id)
+            .await
+            .expect("get")
+            .map(|s| s.is_live(now))
+    })
+    .await;
+
+    // A JWT id revoked through B.
+    assert!(!a.is_token_id_revoked("jti-1").await.expect("read"));
+    assert!(!a.is_token_id_revoked("jti-1").await.expect("read"));
+    b.revoke_token_id("jti-1", now + time::Duration::hours(1))
+        .await
+        .expect("revoke");
+    within_a_second("a token revoked on another node", true, || async {
+        a.is_token_id_revoked("jti-1").await.expect("read")
+    })
+    .await;
+
+    // A lockout set through B, on a key A knew as unlocked.
+    let keys = ["address:192.0.2.1".to_string()];
+    let clock = now;
+    assert_eq!(a.locked_until(&keys, clock).await.expect("read"), None);
+    let before = hits(&a);
+    assert_eq!(a.locked_until(&keys, clock).await.expect("read"), None);
+    assert_eq!(hits(&a), before + 1, "an unlocked key is remembered");
+    let rule = LockoutRule {
+        limit: 1,
+        window: time::Duration::minutes(1),
+        lockout: time::Duration::minutes(5),
+    };
+    b.record_failure(&keys[0], rule, clock).await.expect("fail");
+    within_a_second("a lockout set on another node", true, || async {
+        a.locked_until(&keys, clock).await.expect("read").is_some()
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_node_that_lost_its_notifications_stops_trusting_its_caches() {
+    let Some(pg) = throwaway::server_or_skip("a_node_that_lost_its_notifications") else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let store = open_listening(&db).await;
+    let user = contract::user("unheard");
+    store.create_user(&user).await.expect("create");
+    assert!(store.get_user(&user.userid).await.expect("get").is_some());
+    assert!(store.get_user(&user.userid).await.expect("get").is_some());
+
+    // The listening connection goes; a change made now is announced to nobody.
+    pg.psql(
+        db.name(),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'tessera changes' AND datname = current_database()",
+    );
+    pg.psql(db.name(), "DELETE FROM users WHERE userid = 'unheard'");
+    within_a_second("a change nobody announced", None, || async {
+        store.get_user(&user.userid).await.expect("get")
+    })
+    .await;
+
+    // It listens again on its own, and then answers from memory again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !store.caches().trusted() {
+        assert!(Instant::now() < deadline, "it never listened again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.create_user(&user).await.expect("create");
+    assert!(store.get_user(&user.userid).await.expect("get").is_some());
+    let before = hits(&store);
+    assert!(store.get_user(&user.userid).await.expect("get").is_some());
+    assert_eq!(hits(&store), before + 1);
 }

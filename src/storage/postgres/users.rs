@@ -60,30 +60,39 @@ impl UserStore for PgStore {
             user.userid.as_str().to_string(),
             body(&UserRecord::from(&first))?,
         );
-        self.with_client(move |c| async move {
-            exec(
-                &c,
-                "INSERT INTO users (userid, version, body) VALUES ($1, 1, $2::text::jsonb)",
-                &[&userid, &record],
-            )
-            .await
-            .map(|_| ())
-        })
-        .await
+        let written = self
+            .with_client(move |c| async move {
+                exec(
+                    &c,
+                    "INSERT INTO users (userid, version, body) VALUES ($1, 1, $2::text::jsonb)",
+                    &[&userid, &record],
+                )
+                .await
+                .map(|_| ())
+            })
+            .await;
+        self.caches().users.evict(&user.userid.as_str().to_string());
+        written
     }
 
     async fn get_user(&self, userid: &UserId) -> Result<Option<User>, StoreError> {
         let userid = userid.as_str().to_string();
-        self.with_client(move |c| async move {
-            row(
-                &c,
-                "SELECT body::text FROM users WHERE userid = $1",
-                &[&userid],
-            )
-            .await?
-            .map(|r| decoded::<UserRecord, User>("users", &r, 0))
-            .transpose()
-        })
+        self.cached(
+            |c| &c.users,
+            userid.clone(),
+            || {
+                self.with_client(move |c| async move {
+                    row(
+                        &c,
+                        "SELECT body::text FROM users WHERE userid = $1",
+                        &[&userid],
+                    )
+                    .await?
+                    .map(|r| decoded::<UserRecord, User>("users", &r, 0))
+                    .transpose()
+                })
+            },
+        )
         .await
     }
 
@@ -97,23 +106,30 @@ impl UserStore for PgStore {
             version(user.version)?,
             body(&UserRecord::from(&next))?,
         );
-        self.with_client(move |c| async move {
-            replace_version(
-                &c,
-                replace_sql!("users", "userid"),
-                &[&userid, &read, &record],
-            )
-            .await
-        })
-        .await
+        let written = self
+            .with_client(move |c| async move {
+                replace_version(
+                    &c,
+                    replace_sql!("users", "userid"),
+                    &[&userid, &read, &record],
+                )
+                .await
+            })
+            .await;
+        self.caches().users.evict(&user.userid.as_str().to_string());
+        written
     }
 
     async fn delete_user(&self, userid: &UserId) -> Result<bool, StoreError> {
         let userid = userid.as_str().to_string();
-        self.with_client(move |c| async move {
-            Ok(exec(&c, "DELETE FROM users WHERE userid = $1", &[&userid]).await? > 0)
-        })
-        .await
+        let key = userid.clone();
+        let deleted = self
+            .with_client(move |c| async move {
+                Ok(exec(&c, "DELETE FROM users WHERE userid = $1", &[&userid]).await? > 0)
+            })
+            .await;
+        self.caches().users.evict(&key);
+        deleted
     }
 
     async fn list_users(
