@@ -14,10 +14,11 @@ use std::time::Duration;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_tables.sql")),
     (2, include_str!("migrations/0002_announcements.sql")),
+    (3, include_str!("migrations/0003_rotation.sql")),
 ];
 
 /// The newest schema this build knows.
-pub(super) const KNOWN: i32 = 2;
+pub(super) const KNOWN: i32 = 3;
 
 /// How long an open may wait for another node's migration, or take for its own.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(600);

@@ -145,10 +145,12 @@ impl SessionStore for PgStore {
         .await
     }
 
-    /// One transaction, the session's row locked and then the token's (every writer that
-    /// locks both takes them in that order): of concurrent exchanges of one token, the first
-    /// to get the locks spends it, and each later one finds it spent, with a ticket that says
-    /// whether it raced that exchange or replays the token after it (as sled decides).
+    /// One statement: `tessera_rotate_refresh_token` (migrations/0003) locks the session's
+    /// row and then the token's (every writer that locks both takes them in that order): of
+    /// concurrent exchanges of one token, the first to get the locks spends it, and each later
+    /// one finds it spent, with a ticket that says whether it raced that exchange or replays
+    /// the token after it (as sled decides). A replay revokes the session in the same
+    /// statement.
     async fn rotate_refresh_token(
         &self,
         spent: Uuid,
@@ -156,77 +158,42 @@ impl SessionStore for PgStore {
         now: OffsetDateTime,
         ticket: u64,
     ) -> Result<Rotation, StoreError> {
-        let next = next.clone();
+        let ticket = ticket_column(Some(ticket))?;
+        let record = body(&RefreshRecord::from(next))?;
+        let (next_id, next_session, next_expires) = (next.id, next.session.0, at(next.expires_at));
         let outcome = self
-            .with_client(move |mut c| async move {
-                let tx = c.transaction().await.db()?;
-                let Some(found) = row(
-                    &tx,
-                    "SELECT session FROM refresh_tokens WHERE id = $1",
-                    &[&spent],
-                )
-                .await?
-                else {
-                    return Ok(Rotation::NotFound);
-                };
-                let session_id: Uuid = found.try_get(0).db()?;
-                let Some(found) = row(
-                    &tx,
-                    "SELECT body::text FROM sessions WHERE id = $1 FOR UPDATE",
-                    &[&session_id],
-                )
-                .await?
-                else {
-                    return Ok(Rotation::Inactive);
-                };
-                let mut session = decoded::<SessionRecord, Session>("sessions", &found, 0)?;
-                if !session.is_live(now) {
-                    return Ok(Rotation::Inactive);
-                }
-                // Swept between the two reads: gone, as if it had never been.
-                let Some(found) = row(
-                    &tx,
-                    "SELECT body::text FROM refresh_tokens WHERE id = $1 FOR UPDATE",
-                    &[&spent],
-                )
-                .await?
-                else {
-                    return Ok(Rotation::NotFound);
-                };
-                let mut token =
-                    decoded::<RefreshRecord, RefreshTokenRecord>("refresh_tokens", &found, 0)?;
-                if token.spent_ticket.is_some_and(|t| t > ticket) {
-                    return Ok(Rotation::LostRace);
-                }
-                if token.spent_at.is_some() {
-                    // Reuse: a stolen copy and the legitimate one cannot both go on (SPEC §3).
-                    session.revoked_at = Some(now);
-                    save_revocation(&tx, &session).await?;
-                    tx.commit().await.db()?;
-                    return Ok(Rotation::Reused(session.id));
-                }
-                if token.expires_at <= now {
-                    return Ok(Rotation::Inactive);
-                }
-                // Greater than every ticket taken so far, on any node: those requests were under
-                // way.
-                let issued: i64 = one(&tx, "SELECT nextval('rotation_tickets')", &[])
-                    .await?
-                    .try_get(0)
-                    .db()?;
-                token.spent_at = Some(now);
-                token.spent_ticket = Some(u64::try_from(issued).unwrap_or(0));
-                let record = body(&RefreshRecord::from(&token))?;
-                exec(
-                    &tx,
-                    "UPDATE refresh_tokens SET spent_at = $2, spent_ticket = $3, \
-                 body = $4::text::jsonb WHERE id = $1",
-                    &[&spent, &at(now), &issued, &record],
+            .with_client(move |c| async move {
+                let r = one(
+                    &c,
+                    "SELECT outcome, session_id, session_body \
+                     FROM tessera_rotate_refresh_token($1, $2, $3, $4, $5, $6, $7::text::jsonb)",
+                    &[
+                        &spent,
+                        &ticket,
+                        &at(now),
+                        &next_id,
+                        &next_session,
+                        &next_expires,
+                        &record,
+                    ],
                 )
                 .await?;
-                insert_token(&tx, &next).await?;
-                tx.commit().await.db()?;
-                Ok(Rotation::Rotated(session))
+                let outcome: &str = r.try_get(0).db()?;
+                Ok(match outcome {
+                    "rotated" => {
+                        Rotation::Rotated(decoded::<SessionRecord, Session>("sessions", &r, 2)?)
+                    }
+                    "reused" => Rotation::Reused(SessionId(r.try_get(1).db()?)),
+                    "lost_race" => Rotation::LostRace,
+                    "inactive" => Rotation::Inactive,
+                    "not_found" => Rotation::NotFound,
+                    other => {
+                        return Err(StoreError::Backend {
+                            context: "an exchange of a refresh token",
+                            source: format!("the database answered {other:?}").into(),
+                        })
+                    }
+                })
             })
             .await;
         if let Ok(Rotation::Reused(sid)) = &outcome {
