@@ -17,9 +17,20 @@
 #   PROFILE="introspect" bench/load.sh   # perf profile of the named scenarios
 #   BACKEND=postgres bench/load.sh    # the same on PostgreSQL (a throwaway server of its own,
 #                                     # on this machine, started like the tests start theirs)
+#   NODES=3 BACKEND=postgres bench/load.sh   # 3 nodes on that one database (issue 14)
 #
-# Traffic goes to 127.0.0.1 only. Every wait is bounded; the server it started is stopped and
-# the temp dir removed on any exit.
+# NODES=N (PostgreSQL only) starts N nodes of the same binary on the one database, node i on
+# PUBLIC_PORT+2(i-1) / ADMIN_PORT+2(i-1) with a data_dir of its own and otherwise the same
+# config (the admin password, external_url_base, and a TESSERA_MASTER_KEY made for the run,
+# since the signing keys they share through the database are sealed with it). Seeding and
+# minting go through node 1. Each figure runs one wrk -t1 per node at once, CONNECTIONS split
+# between them, each refresh chain with its own disjoint share of the tokens; req/s and
+# non-2xx are summed, p50/p99 are the worst node's, and per-node req/s are listed under the
+# table. Start-up times, RSS and PROFILE are node 1's; the login flood runs against node 1
+# only, the others idle.
+#
+# Traffic goes to 127.0.0.1 only. Every wait is bounded; the servers it started (only their
+# pids) and PostgreSQL are stopped and the temp dir removed on any exit.
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -37,8 +48,17 @@ KEEP=${KEEP:-0}
 PROFILE=${PROFILE:-}
 BACKEND=${BACKEND:-sled}
 PG_PORT=${PG_PORT:-15432}
+NODES=${NODES:-1}
 [[ "$BACKEND" == sled || "$BACKEND" == postgres ]] || { echo "BACKEND is sled or postgres" >&2; exit 1; }
 [[ "$BACKEND" == sled || "$SCALE" == 0 ]] || { echo "SCALE=1 seeds a sled store: BACKEND=sled only" >&2; exit 1; }
+[[ "$NODES" =~ ^[1-9][0-9]*$ ]] || { echo "NODES is a number of nodes, 1 or more" >&2; exit 1; }
+if ((NODES > 1)); then
+  [[ "$BACKEND" == postgres ]] ||
+    { echo "NODES=$NODES needs BACKEND=postgres: the nodes share one database, and a sled store belongs to one process" >&2; exit 1; }
+  # Each node pools up to 32 connections (max_connections below); bench/pg.sh allows 200.
+  ((NODES * 32 <= 190)) || { echo "NODES=$NODES: at most 5 nodes (32 PostgreSQL connections each, 200 in all)" >&2; exit 1; }
+  ((CONNECTIONS >= NODES)) || { echo "NODES=$NODES needs CONNECTIONS >= NODES (one wrk per node)" >&2; exit 1; }
+fi
 # The mixed workload, by weight: mostly verification, some issuance, rare logins.
 MIX=${MIX:-check_api_key:30,introspect:25,check_claims:20,client_credentials:10,refresh:10,health:5,login:0.1}
 export MIX
@@ -47,6 +67,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PUB="http://127.0.0.1:$PUBLIC_PORT"
 ADM="http://127.0.0.1:$ADMIN_PORT"
+# Node i (1-based; node 1 is $PUB/$ADM): its public and admin ports.
+NODE_PUBLIC_PORT=() NODE_ADMIN_PORT=()
+for i in $(seq "$NODES"); do
+  NODE_PUBLIC_PORT[i]=$((PUBLIC_PORT + 2 * (i - 1)))
+  NODE_ADMIN_PORT[i]=$((ADMIN_PORT + 2 * (i - 1)))
+done
+if ((NODES > 1)); then
+  PORTS="${NODE_PUBLIC_PORT[*]} ${NODE_ADMIN_PORT[*]} $PG_PORT"
+  [[ $(tr ' ' '\n' <<<"$PORTS" | sort | uniq -d) == "" ]] ||
+    { echo "NODES=$NODES: the node ports ($PORTS, the last PG_PORT) overlap; choose PUBLIC_PORT / ADMIN_PORT further apart" >&2; exit 1; }
+fi
 WRK_LUA="$ROOT/bench/wrk.lua"
 BIN=""  # set after the build: the copied release binary
 
@@ -78,7 +109,7 @@ SERVER_PID=""
 BACKGROUND=()
 
 is_our_server() {
-  [[ -n "$1" ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$BIN"
+  [[ -n "$1" ]] && tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q "$BIN"
 }
 
 stop_server() {
@@ -93,10 +124,32 @@ stop_server() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# NODES>1: nodes 2..N, and the wrk runs against them in flight. Stopped like the server: only
+# these pids, each checked against its command line, SIGTERM and then SIGKILL after 10 s.
+NODE_PIDS=()
+WRK_PIDS=()
+stop_nodes() {
+  local pids=("${NODE_PIDS[@]}") pid live
+  NODE_PIDS=()
+  for pid in "${pids[@]}"; do
+    if is_our_server "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for _ in $(seq 100); do
+    live=""
+    for pid in "${pids[@]}"; do if is_our_server "$pid"; then live=1; fi; done
+    [[ -n "$live" ]] || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if is_our_server "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+}
+
 cleanup() {
   local status=$?
-  for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${BACKGROUND[@]}" "${WRK_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   stop_server
+  stop_nodes
   [[ "$BACKEND" == sled ]] || ! declare -F stop_postgres >/dev/null || stop_postgres
   if [[ "$KEEP" == 1 ]]; then
     echo "kept $WORK" >&2
@@ -124,7 +177,7 @@ for exe in tessera argon2_rate seed_store; do
   [[ -x "$WORK/bin/$exe" ]] || die "the build did not produce $exe"
 done
 
-for port in "$PUBLIC_PORT" "$ADMIN_PORT"; do
+for port in "${NODE_PUBLIC_PORT[@]}" "${NODE_ADMIN_PORT[@]}"; do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
     die "something already answers on 127.0.0.1:$port (set PUBLIC_PORT / ADMIN_PORT)"
   fi
@@ -140,30 +193,44 @@ ADMIN_PASSWORD="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n
 BENCH_USER=bench
 BENCH_PASSWORD="bench-password-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export BENCH_USER BENCH_PASSWORD
-cat >"$WORK/tessera.toml" <<EOF
+# write_config FILE PUBLIC_PORT ADMIN_PORT DATA_DIR: every node's config is this one.
+write_config() {
+  cat >"$1" <<EOF
 # bench/load.sh: loopback ports, a temp data dir, default argon2id cost.
 [server]
-bind = "127.0.0.1:$PUBLIC_PORT"
-admin_bind = "127.0.0.1:$ADMIN_PORT"
+bind = "127.0.0.1:$2"
+admin_bind = "127.0.0.1:$3"
 external_url_base = "$PUB"
-data_dir = "$WORK/data"
+data_dir = "$4"
 
 [tokens]
 # The seeded claims token must outlive the run (SCALE=1 takes a while).
 claims_ttl_seconds = 86400
 EOF
-if [[ "$BACKEND" == postgres ]]; then
-  cat >>"$WORK/tessera.toml" <<EOF
+  if [[ "$BACKEND" == postgres ]]; then
+    cat >>"$1" <<EOF
 
 [store]
 backend = "postgres"
 url = "$PG_URL"
 max_connections = 32
 EOF
-fi
+  fi
+}
+write_config "$WORK/tessera.toml" "$PUBLIC_PORT" "$ADMIN_PORT" "$WORK/data"
+for i in $(seq 2 "$NODES"); do
+  mkdir -p "$WORK/node$i"
+  write_config "$WORK/node$i/tessera.toml" "${NODE_PUBLIC_PORT[i]}" "${NODE_ADMIN_PORT[i]}" "$WORK/node$i/data"
+done
 # Only the config above and the admin password: nothing from the caller's environment.
 unset TESSERA_CONFIG TESSERA_DATA_DIR TESSERA_BIND TESSERA_ADMIN_BIND TESSERA_MASTER_KEY RUST_LOG
 export TESSERA_ADMIN_PASSWORD="$ADMIN_PASSWORD"
+if ((NODES > 1)); then
+  # The nodes share the signing keys through the database, sealed with the master key: one
+  # key for every node (SPEC §11), made for this run, as bench/propagation.sh does.
+  TESSERA_MASTER_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+  export TESSERA_MASTER_KEY
+fi
 
 # Starts the server; sets SERVER_PID and START_MS (exec to the first 200 from /health).
 start_server() {
@@ -229,12 +296,43 @@ mint_refresh_tokens() { # N FILE
   [[ $(wc -l <"$2") -eq $1 ]] || die "minted $(wc -l <"$2") of $1 refresh tokens"
 }
 
+# NODES>1: node I's share of TOTAL connections, as even as it goes (the first nodes get one
+# more), so the nodes' wrk runs add up to TOTAL.
+node_share() { # TOTAL I
+  echo $(($1 / NODES + ($2 <= $1 % NODES ? 1 : 0)))
+}
+# Node I's own refresh tokens: FILE-nodeI.txt, from split_tokens.
+node_tokens() { # FILE I
+  echo "${1%.txt}-node$2.txt"
+}
+# "11+11+10": the connections of each node's wrk.
+node_split() {
+  local i parts=()
+  for i in $(seq "$NODES"); do parts+=("$(node_share "$CONNECTIONS" "$i")"); done
+  (IFS=+; echo "${parts[*]}")
+}
+# Deals FILE out into disjoint node files, each its wrk's connections + 1 (see CHAINS below).
+split_tokens() { # FILE
+  local i n first=1
+  for i in $(seq "$NODES"); do
+    n=$(($(node_share "$CONNECTIONS" "$i") + 1))
+    sed -n "${first},$((first + n - 1))p" "$1" >"$(node_tokens "$1" "$i")"
+    [[ $(wc -l <"$(node_tokens "$1" "$i")") -eq $n ]] || die "too few refresh tokens for node $i"
+    first=$((first + n))
+  done
+}
+
 # --- results ---------------------------------------------------------------------------------
 declare -A RPS P50 P99 MAXMS NON2XX LOAD RSS_AFTER
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # run_wrk NAME SCENARIO CONNECTIONS THREADS [SECONDS]
+# With NODES>1 it runs against every node (run_wrk_nodes); WRK_NODES=1 run_wrk … keeps to node 1.
 run_wrk() {
+  if ((${WRK_NODES:-$NODES} > 1)); then
+    run_wrk_nodes "$@"
+    return
+  fi
   local name=$1 scenario=$2 conns=$3 threads=$4 seconds=${5:-$DURATION} out line perf_pid=""
   out="$WORK/wrk-$name.txt"
   LOAD[$name]=$(loadavg)
@@ -263,6 +361,69 @@ run_wrk() {
   printf '%-22s %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  RSS %s MiB  (load %s)\n' \
     "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${NON2XX[$name]}" "${RSS_AFTER[$name]}" \
     "${LOAD[$name]}" >&2
+}
+
+# run_wrk_nodes NAME SCENARIO CONNECTIONS THREADS [SECONDS]: one wrk -t1 per node, all at once,
+# CONNECTIONS split between them (node_share), each with its own refresh tokens. THREADS is
+# not used. req/s, requests and non-2xx are summed; p50, p99 and max are the worst node's;
+# RSS and a PROFILE are node 1's. Each node's result stays in wrk-NAME-nodeI.txt.
+declare -A PER_NODE
+# wrk_sum KEY FORMAT RESULTS / wrk_max KEY RESULTS: over the RESULT lines of the nodes.
+wrk_sum() {
+  awk -v k="$1" -v f="$2" 'NF { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) s += kv[2] } }
+    END { printf f, s }' <<<"$3"
+}
+wrk_max() {
+  awk -v k="$1" 'NF { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k && kv[2] + 0 > m) m = kv[2] + 0 } }
+    END { printf "%.3f", m }' <<<"$2"
+}
+NODE_FIGURES=()
+run_wrk_nodes() {
+  local name=$1 scenario=$2 conns=$3 seconds=${5:-$DURATION} i c out results="" line perf_pid="" failed=""
+  LOAD[$name]=$(loadavg)
+  if [[ " $PROFILE " == *" $name "* ]] && command -v perf >/dev/null; then
+    perf record -q -F 499 -g -p "$SERVER_PID" -o "$WORK/perf-$name.data" -- sleep "$seconds" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  WRK_PIDS=()
+  for i in $(seq "$NODES"); do
+    c=$(node_share "$conns" "$i")
+    REFRESH_FILE=$(node_tokens "$REFRESH_FILE" "$i") SCENARIO=$scenario WRK_THREADS=1 \
+      timeout $((seconds + 30)) wrk -t1 -c"$c" -d"${seconds}s" --timeout 10s -s "$WRK_LUA" \
+      "http://127.0.0.1:${NODE_PUBLIC_PORT[i]}" >"$WORK/wrk-$name-node$i.txt" 2>&1 &
+    WRK_PIDS+=("$!")
+  done
+  for i in $(seq "$NODES"); do
+    wait "${WRK_PIDS[i - 1]}" || failed+=" $i"
+  done
+  WRK_PIDS=()
+  [[ -z "$failed" ]] || die "wrk $name failed on node(s)$failed: $(tail -5 "$WORK/wrk-$name-node${failed##* }.txt")"
+  if [[ -n "$perf_pid" ]]; then
+    wait "$perf_pid" || true
+    perf report -i "$WORK/perf-$name.data" --stdio --no-children --percent-limit 1.5 \
+      2>/dev/null | grep -v '^$' | head -80 >"$WORK/perf-$name.txt" || true
+    echo "perf profile of $name (node 1): $WORK/perf-$name.txt (KEEP=1 keeps it)" >&2
+    [[ "$KEEP" == 1 ]] || sed -n '1,60p' "$WORK/perf-$name.txt" >&2
+  fi
+  for i in $(seq "$NODES"); do
+    out="$WORK/wrk-$name-node$i.txt"
+    line=$(grep '^RESULT' "$out") || die "wrk $name printed no result on node $i: $(tail -5 "$out")"
+    results+="$line"$'\n'
+  done
+  RSS_AFTER[$name]=$(mib "$(rss_kib)")
+  RPS[$name]=$(wrk_sum rps "%.1f" "$results")
+  P50[$name]=$(wrk_max p50_ms "$results")
+  P99[$name]=$(wrk_max p99_ms "$results")
+  MAXMS[$name]=$(wrk_max max_ms "$results")
+  NON2XX[$name]=$(wrk_sum non2xx "%d" "$results")
+  PER_NODE[$name]=$(awk 'NF { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "%s%s (p99 %s, non-2xx %s)", (n++ ? " / " : ""), v["rps"], v["p99_ms"], v["non2xx"] }' <<<"$results")
+  NODE_FIGURES+=("$name")
+  printf '%-22s %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  RSS %s MiB  (load %s)\n' \
+    "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${NON2XX[$name]}" "${RSS_AFTER[$name]}" \
+    "${LOAD[$name]}" >&2
+  printf '%-22s per node: %s\n' "" "${PER_NODE[$name]}" >&2
 }
 
 # --- phase 1: first start, seed through the admin API ------------------------------------------
@@ -322,16 +483,56 @@ sleep 1
 IDLE_RSS_KIB=$(rss_kib)
 echo "start to healthy (1,000 keys): $START_SMALL_MS ms; idle RSS $(mib "$IDLE_RSS_KIB") MiB" >&2
 
+if ((NODES > 1)); then
+  log "starting nodes 2..$NODES on the same database"
+  for i in $(seq 2 "$NODES"); do
+    "$BIN" serve --config "$WORK/node$i/tessera.toml" >>"$WORK/node$i/server.log" 2>&1 &
+    NODE_PIDS+=("$!")
+  done
+  for i in $(seq 2 "$NODES"); do
+    url="http://127.0.0.1:${NODE_PUBLIC_PORT[i]}"
+    for _ in $(seq 600); do
+      curl -sf -o /dev/null --max-time 0.5 "$url/health" && break
+      sleep 0.1
+    done
+    curl -sf -o /dev/null --max-time 1 "$url/health" || die "node $i did not start; see $WORK/node$i/server.log"
+    # The seeded credentials, made through node 1, work here too.
+    curl -sSf --max-time 10 -o /dev/null "$url/api/v1/check" -H "X-VoltMX-App-API-Key: $API_KEY" ||
+      die "node $i refuses the API key seeded through node 1"
+    curl -sSf --max-time 10 -o /dev/null "$url/api/v1/check" -H "X-VoltMX-Authorization: $CLAIMS_TOKEN" ||
+      die "node $i refuses the claims token issued by node 1"
+    [[ $(curl -sSf --max-time 10 -H "Authorization: Basic $CLIENT_BASIC" "$url/oauth2/introspect" \
+      -d "token=$CLAIMS_TOKEN" | jq -r .active) == true ]] || die "node $i does not introspect node 1's claims token as active"
+    echo "node $i: $url (admin 127.0.0.1:${NODE_ADMIN_PORT[i]}), pid ${NODE_PIDS[i - 2]}; the seeded credentials work on it" >&2
+  done
+fi
+
 # One chain per connection, plus one per wrk thread: wrk 4.1 calls request() once per thread
 # before it connects and discards the result, which would otherwise cost a chain.
-CHAINS=$((CONNECTIONS + THREADS))
-log "minting refresh tokens ($CHAINS for refresh, $CHAINS for mixed, by login)"
+if ((NODES == 1)); then
+  CHAINS=$((CONNECTIONS + THREADS))
+  log "minting refresh tokens ($CHAINS for refresh, $CHAINS for mixed, by login)"
+else
+  # One wrk -t1 per node: each needs its connections + 1 tokens, dealt below.
+  CHAINS=$((CONNECTIONS + NODES))
+  log "minting refresh tokens ($CHAINS for refresh, $CHAINS for mixed, by login through node 1; each node's wrk gets its own share)"
+fi
 export REFRESH_FILE="$WORK/refresh-tokens.txt"
 mint_refresh_tokens "$CHAINS" "$WORK/refresh-tokens.txt"
 mint_refresh_tokens "$CHAINS" "$WORK/refresh-tokens-mixed.txt"
+if ((NODES > 1)); then
+  for file in "$WORK/refresh-tokens.txt" "$WORK/refresh-tokens-mixed.txt"; do
+    split_tokens "$file"
+  done
+  echo "per node: $(for i in $(seq "$NODES"); do printf '%s ' "$(wc -l <"$(node_tokens "$WORK/refresh-tokens.txt" "$i")")"; done)tokens for refresh, the same for mixed" >&2
+fi
 
 # --- phase 2: the measurements -----------------------------------------------------------------
-log "measuring: ${DURATION}s each, $CONNECTIONS connections, wrk -t$THREADS"
+if ((NODES == 1)); then
+  log "measuring: ${DURATION}s each, $CONNECTIONS connections, wrk -t$THREADS"
+else
+  log "measuring: ${DURATION}s each, $CONNECTIONS connections over $NODES nodes ($(node_split)), one wrk -t1 per node at once"
+fi
 run_wrk health health "$CONNECTIONS" "$THREADS"
 
 # The raw argon2id rate at the server's parameters on every core, right before and right
@@ -370,6 +571,7 @@ run_wrk health_again health "$CONNECTIONS" "$THREADS"
 # (max_concurrent_hashes slots, 32 waiting per slot), while 4 connections each ask /health and
 # introspect, and a probe times single logins.
 log "login flood: $FLOOD_CONNECTIONS connections of logins, with /health and introspection beside"
+((NODES == 1)) || echo "(node 1 only; nodes 2..$NODES stay up, idle)" >&2
 start_rss flood
 LOAD[flood]=$(loadavg)
 SCENARIO=login WRK_THREADS=1 timeout $((DURATION + 30)) wrk -t1 -c"$FLOOD_CONNECTIONS" -d"${DURATION}s" \
@@ -379,9 +581,9 @@ BACKGROUND+=("$FLOOD_PID")
 sleep 1
 # Each background run_wrk writes its own file; the parent reads the results below.
 SIDE_SECONDS=$((DURATION > 3 ? DURATION - 2 : 1))
-run_wrk flood_health health 4 1 "$SIDE_SECONDS" &
+WRK_NODES=1 run_wrk flood_health health 4 1 "$SIDE_SECONDS" &
 FH=$!
-run_wrk flood_introspect introspect 4 1 "$SIDE_SECONDS" &
+WRK_NODES=1 run_wrk flood_introspect introspect 4 1 "$SIDE_SECONDS" &
 FI=$!
 BACKGROUND+=("$FH" "$FI")
 PROBES="$WORK/flood-probes.txt"
@@ -436,6 +638,7 @@ if [[ "$SCALE" == 1 ]]; then
 fi
 
 stop_server
+stop_nodes
 
 # --- the table ---------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }'; }
@@ -447,9 +650,19 @@ H=${RPS[health]}
 SLOTS=$(nproc)
 {
   echo
-  echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections, wrk -t$THREADS, loopback, store: $BACKEND"
+  if ((NODES == 1)); then
+    echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections, wrk -t$THREADS, loopback, store: $BACKEND"
+  else
+    echo "tessera load run: $(date -u +%Y-%m-%dT%H:%M:%SZ), ${DURATION}s per figure, $CONNECTIONS connections over $NODES nodes ($(node_split)), one wrk -t1 per node at once, loopback, store: $BACKEND, $NODES nodes on one database"
+  fi
   cat "$WORK/machine.txt"
   echo
+  if ((NODES > 1)); then
+    echo "$NODES nodes: req/s and non-2xx are the sum over the nodes; p50 and p99 are the worst node's"
+    echo "(the highest of the nodes' own p50 / p99), not percentiles of the pooled requests; RSS is"
+    echo "node 1's. Per-node req/s below the table. The login flood runs against node 1 only."
+    echo
+  fi
   FORMAT='%-20s %10s %9s %9s %8s  %-14s %6s  %-24s %-4s %8s  %s\n'
   # shellcheck disable=SC2059
   printf "$FORMAT" figure "req/s" "p50 ms" "p99 ms" non-2xx baseline ratio target met "RSS MiB" "load avg"
@@ -474,8 +687,17 @@ SLOTS=$(nproc)
   row mixed health "$H" "(none)" "-"
   row health_again health "$H" "(drift check)" "-"
   echo "(argon2_raw = the higher of the two raw runs: $ARGON2_RATE verifies/s)"
-  echo
-  echo "login flood (${FLOOD_CONNECTIONS} connections of logins; 4 each of health and introspect beside):"
+  if ((NODES > 1)); then
+    echo
+    echo "per node: req/s (p99 ms, non-2xx), node 1 / … / node $NODES:"
+    for name in "${NODE_FIGURES[@]}"; do printf '  %-18s %s\n' "$name" "${PER_NODE[$name]}"; done
+    echo
+    echo "login flood, node 1 only, nodes 2..$NODES idle (${FLOOD_CONNECTIONS} connections of logins; 4 each of health and introspect beside;"
+    echo "ratios are to the health of all $NODES nodes):"
+  else
+    echo
+    echo "login flood (${FLOOD_CONNECTIONS} connections of logins; 4 each of health and introspect beside):"
+  fi
   RSS_AFTER[flood_login]=$(mib "$FLOOD_RSS_KIB")
   row flood_login - 0 "excess: 429/503 quickly" "-"
   row flood_login_ok argon2_raw "$ARGON2_RATE" "(200s only)" "-"
@@ -484,7 +706,7 @@ SLOTS=$(nproc)
   echo "single logins timed during the flood (status×count, slowest): $PROBE_SUMMARY"
   echo
   LIMIT_KIB=$(((100 + 19 * SLOTS) * 1024))
-  echo "memory and start-up:"
+  if ((NODES == 1)); then echo "memory and start-up:"; else echo "memory and start-up, node 1:"; fi
   echo "  idle RSS after start (1,000 keys):  $(mib "$IDLE_RSS_KIB") MiB   target <= 20 MiB: $(verdict lt "$IDLE_RSS_KIB" 20481)"
   echo "  RSS under the mixed load (max):     $(mib "$MIXED_RSS_KIB") MiB   target <= 100 MiB + 19 MiB x $SLOTS hashes: $(verdict lt "$MIXED_RSS_KIB" $((LIMIT_KIB + 1)))"
   echo "  RSS during the login flood (max):   $(mib "$FLOOD_RSS_KIB") MiB"
