@@ -155,13 +155,11 @@ async fn store_rehash(
 
 /// Exchanges a refresh token for a new one and a new claims token (SPEC §3).
 pub async fn refresh(ctx: &Context, presented: SecretString) -> Result<Grant, AuthError> {
-    // Taken first: if another exchange of this token commits after this point, the two raced.
-    let ticket = ctx.store.rotation_ticket().await?;
     let parsed = refresh::parse(presented.expose()).ok_or(AuthError::InvalidGrant)?;
-    let record = ctx
-        .store
-        .get_refresh_token(parsed.id)
-        .await?
+    // The ticket is taken first: if another exchange of this token commits after this point,
+    // the two raced.
+    let (ticket, record) = ctx.store.ticket_and_refresh_token(parsed.id).await?;
+    let record = record
         .filter(|r| parsed.matches(&r.hash))
         .ok_or(AuthError::InvalidGrant)?;
     let session = ctx

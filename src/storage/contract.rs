@@ -179,6 +179,19 @@ async fn sessions_and_rotation(store: &dyn Store) {
         store.get_refresh_token(first.id).await.expect("get"),
         Some(first.clone())
     );
+    // The two first steps of an exchange, as one: the same token, a ticket no older.
+    let before = store.rotation_ticket().await.expect("ticket");
+    let (ticket, found) = store
+        .ticket_and_refresh_token(first.id)
+        .await
+        .expect("ticket and token");
+    assert_eq!(found, Some(first.clone()));
+    assert!(ticket >= before, "{ticket} < {before}");
+    let (_, missing) = store
+        .ticket_and_refresh_token(Uuid::new_v4())
+        .await
+        .expect("ticket and token");
+    assert_eq!(missing, None);
 
     let second = token(&s, now);
     assert_eq!(

@@ -105,6 +105,15 @@ pub trait SessionStore: Send + Sync {
     /// [`rotate_refresh_token`](Self::rotate_refresh_token). Tickets only grow: across restarts,
     /// and across every node that shares the store.
     async fn rotation_ticket(&self) -> Result<u64, StoreError>;
+    /// A [`rotation_ticket`](Self::rotation_ticket) and then the refresh token `id`: the
+    /// first two steps of an exchange, which a backend may take in one round trip.
+    async fn ticket_and_refresh_token(
+        &self,
+        id: Uuid,
+    ) -> Result<(u64, Option<RefreshTokenRecord>), StoreError> {
+        let ticket = self.rotation_ticket().await?;
+        Ok((ticket, self.get_refresh_token(id).await?))
+    }
     /// Exchanges the refresh token `spent` for `next`, atomically: of concurrent calls for one
     /// token exactly one sees it live. A token presented again by a request that began after
     /// it was spent (a replay) revokes its session; one that began before lost a race.

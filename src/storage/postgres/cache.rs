@@ -218,6 +218,12 @@ impl Caches {
     pub(super) fn confirm(&self, sent: Instant) {
         if !self.trusted() {
             self.clear();
+            if self.trust.confirmed.load(Ordering::SeqCst) != 0 {
+                log::info!(
+                    "PostgreSQL change notifications confirmed again after a lapse: the \
+                     node-local caches start empty"
+                );
+            }
         }
         let at = self.trust.micros(sent).saturating_add(1);
         self.trust.confirmed.fetch_max(at, Ordering::SeqCst);

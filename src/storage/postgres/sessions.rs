@@ -145,6 +145,37 @@ impl SessionStore for PgStore {
         .await
     }
 
+    /// One statement: the sequence's last value, then the token as of the statement's
+    /// start. An exchange of the token that drew its ticket before this read and commits
+    /// after it is judged a replay rather than a race — the window two statements in a row
+    /// leave too (a ticket is drawn just before its exchange commits).
+    async fn ticket_and_refresh_token(
+        &self,
+        id: Uuid,
+    ) -> Result<(u64, Option<RefreshTokenRecord>), StoreError> {
+        self.with_client(move |c| async move {
+            let r = one(
+                &c,
+                "SELECT (SELECT last_value FROM rotation_tickets), \
+                        (SELECT body::text FROM refresh_tokens WHERE id = $1)",
+                &[&id],
+            )
+            .await?;
+            let last: i64 = r.try_get(0).db()?;
+            let found: Option<&str> = r.try_get(1).db()?;
+            let token = found
+                .map(|text| {
+                    crate::storage::records::decode_as::<RefreshRecord, RefreshTokenRecord>(
+                        "refresh_tokens",
+                        text.as_bytes(),
+                    )
+                })
+                .transpose()?;
+            Ok((u64::try_from(last).unwrap_or(0), token))
+        })
+        .await
+    }
+
     /// One statement: `tessera_rotate_refresh_token` (migrations/0003) locks the session's
     /// row and then the token's (every writer that locks both takes them in that order): of
     /// concurrent exchanges of one token, the first to get the locks spends it, and each later
