@@ -1,7 +1,9 @@
 # bench/pg.sh — sourced by bench/load.sh and bench/propagation.sh: a throwaway PostgreSQL
 # server in the run's temp dir, on loopback, started the way the tests start theirs
 # (testkit/postgres.rs). PostgreSQL refuses to run as root, so as nobody then. Default
-# settings, fsync on: durable writes are part of what is measured.
+# settings, fsync on: durable writes are part of what is measured. PG_EXTRA adds server
+# options for an experiment (e.g. PG_EXTRA="-c synchronous_commit=off"); figures for
+# BENCHMARKS.md are taken without it.
 #
 # Needs WORK (the temp dir), PG_PORT and die(); sets PG_URL.
 
@@ -29,7 +31,7 @@ start_postgres() {
     >"$WORK/initdb.log" 2>&1 || die "initdb failed; see $WORK/initdb.log"
   rm -f "$WORK/pgpass"
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DATA -c max_connections=200" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DATA -c max_connections=200 ${PG_EXTRA:-}" \
     start >/dev/null || die "PostgreSQL did not start; see $PG_DATA/server.log"
   PGPASSWORD="$password" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U tessera -d postgres \
     -c "CREATE DATABASE tessera" || die "creating the database failed"
