@@ -173,8 +173,11 @@ impl Application {
         self.redirect.as_ref().map(|(_, addr)| *addr)
     }
 
-    /// Serves until the listeners stop (SIGINT/SIGTERM stop them gracefully).
+    /// Serves until the listeners stop: SIGTERM or SIGINT stops them gracefully (SPEC §14).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let mut handles = vec![self.public.handle(), self.intranet.handle()];
+        handles.extend(self.redirect.as_ref().map(|(server, _)| server.handle()));
+        actix_rt::spawn(stop_on_signal(handles));
         let redirect = async {
             match self.redirect {
                 Some((server, _)) => server.await,
@@ -185,6 +188,42 @@ impl Application {
             futures_util::future::join3(self.public, self.intranet, redirect).await;
         public.and(intranet).and(redirect)
     }
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C), then stops every listener at once, gracefully: none
+/// accepts a connection any more, and each lets the requests in flight run to their real
+/// answers for up to [`SHUTDOWN_GRACE_SECONDS`] (SPEC §14). The listeners' own signal handling
+/// is off: with it, the first listener to fall idle would stop the whole runtime, and with it
+/// the other listeners' requests in flight.
+async fn stop_on_signal(servers: Vec<actix_web::dev::ServerHandle>) {
+    let name = wait_for_stop_signal().await;
+    log::info!(
+        "{name}: no new connections; finishing the requests in flight (up to \
+         {SHUTDOWN_GRACE_SECONDS} s)"
+    );
+    futures_util::future::join_all(servers.iter().map(|s| s.stop(true))).await;
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        },
+        Err(e) => {
+            log::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
 }
 
 /// How often ended sessions, expired tokens and stale revocation markers are swept, and how
@@ -228,6 +267,10 @@ fn follow_signing_keys(ctx: Data<Context>) {
     });
 }
 
+/// How long SIGTERM (or Ctrl-C) lets the requests in flight run to their real answers once
+/// the listeners stop accepting (SPEC §14); whatever is still running then is cut off.
+const SHUTDOWN_GRACE_SECONDS: u64 = 30;
+
 /// One listener: its routes, the shared middleware, TLS when configured.
 fn serve(
     kind: Listener,
@@ -255,7 +298,8 @@ fn serve(
             .wrap(from_fn(http::middleware::request_context))
             .configure(routes)
     })
-    .shutdown_timeout(5);
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
     if let Some(n) = workers {
         server = server.workers(n);
     }
@@ -308,7 +352,8 @@ fn redirect_to_https(
         }))
     })
     .workers(1)
-    .shutdown_timeout(5)
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
     .listen(listener)
     .map_err(|source| StartError::Bind {
         which: "redirect",

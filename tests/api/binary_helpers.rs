@@ -103,6 +103,22 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits up to `within` for the server to exit by itself (after a signal), and returns
+    /// its exit status with everything it logged; kills it and panics if it does not.
+    pub fn wait_for_exit(mut self, within: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status, self.log());
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("tessera did not exit within {within:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kills the server and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

@@ -58,6 +58,9 @@ mod disk_full;
 mod sighup;
 mod store_failure;
 
+// Issue 17: operations.
+mod shutdown;
+
 // The PostgreSQL harness itself.
 mod postgres_harness;
 

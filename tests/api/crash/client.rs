@@ -67,9 +67,14 @@ pub struct Api {
 
 impl Api {
     pub fn new(public: &str, intranet: &str) -> Self {
+        Self::with_timeout(public, intranet, Duration::from_secs(15))
+    }
+
+    /// A client that waits up to `timeout` for each answer.
+    pub fn with_timeout(public: &str, intranet: &str, timeout: Duration) -> Self {
         Self {
             client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
+                .timeout(timeout)
                 .build()
                 .expect("client"),
             public: public.to_string(),
