@@ -20,6 +20,7 @@ async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// FILE is never overwritten: the snapshot goes to a new file renamed into place.
 pub async fn backup(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let store = open(&config).await?;
     if file == Path::new("-") {
         let count = store
@@ -82,6 +83,7 @@ fn master_key(config: &Config) -> anyhow::Result<secretbox::MasterKey> {
 /// file all or nothing.
 pub async fn restore(config_path: &Path, file: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let read = || -> anyhow::Result<BufReader<File>> {
         Ok(BufReader::new(
             File::open(file).with_context(|| file.display().to_string())?,

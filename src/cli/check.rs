@@ -10,6 +10,7 @@ use std::path::Path;
 
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let dir = &config.server.data_dir;
     let store = super::open_stopped_store(&config, "; stop it first").await?;
     let mut problems = store.check().await?;

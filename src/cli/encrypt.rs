@@ -10,6 +10,7 @@ use std::path::Path;
 
 pub fn run(config_path: &Path, secret: &str) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let secret = if secret == "-" {
         let mut line = String::new();
         std::io::stdin()

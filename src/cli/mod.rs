@@ -171,10 +171,33 @@ fn init_logging() {
     }
 }
 
+/// Whether log lines are JSON (`logging.format`); text until a configuration says otherwise.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes log lines as `config` says from now on (SPEC §14). The logger starts before the
+/// configuration is read, and only the lines before this one are in the default text layout.
+pub(crate) fn apply_logging(config: &Config) {
+    let json = config.logging.format == crate::config::LogFormat::Json;
+    JSON_LOGS.store(json, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// env_logger's own layout (`[time LEVEL target] message`), with the id of the request a line
 /// was written for, when it was: an error's cause is found in the log by the id its answer
-/// carried (SPEC §9), and so are the lines of the blocking jobs the request started.
+/// carried (SPEC §9), and so are the lines of the blocking jobs the request started. With
+/// `logging.format = "json"`, the same fields as one JSON object per line.
 fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> std::io::Result<()> {
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut line = serde_json::json!({
+            "time": buf.timestamp_millis().to_string(),
+            "level": record.level().as_str(),
+            "target": record.target(),
+            "message": record.args().to_string(),
+        });
+        if let Some(id) = crate::request::current() {
+            line["request_id"] = serde_json::Value::String(id.to_string());
+        }
+        return writeln!(buf, "{line}");
+    }
     let level = buf.default_level_style(record.level());
     write!(
         buf,
@@ -183,8 +206,11 @@ fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> s
         record.level(),
         record.target()
     )?;
-    if let Some(id) = crate::request::current() {
-        write!(buf, "request {id}: ")?;
+    // An access line begins with its request id already.
+    if record.target() != crate::http::middleware::ACCESS_TARGET {
+        if let Some(id) = crate::request::current() {
+            write!(buf, "request {id}: ")?;
+        }
     }
     writeln!(buf, "{}", record.args())
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 pub fn run(config_path: &Path) -> anyhow::Result<()> {
     let (config, source) = config::load(config_path)?;
+    super::apply_logging(&config);
     match &source {
         ConfigSource::File(p) => log::info!("configuration from {}", p.display()),
         ConfigSource::Defaults(p) => {

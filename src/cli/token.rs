@@ -10,6 +10,7 @@ use std::path::Path;
 
 pub async fn preamble(config_path: &Path, userid: &str) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let userid = UserId::parse(userid)?;
     // Parsed once, as a start parses it: a token_uuid that is not a UUID is refused.
     let configured = crate::config::Settings::new(config.clone())?

@@ -21,6 +21,7 @@ pub struct AddUser {
 
 pub async fn add(config_path: &Path, args: AddUser) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    super::apply_logging(&config);
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin()

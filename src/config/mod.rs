@@ -34,6 +34,8 @@ pub struct Config {
     pub sessions: SessionsConfig,
     /// `[store]`: which backend holds the data (SPEC §11).
     pub store: StoreConfig,
+    /// `[logging]`: how log lines are written (SPEC §14).
+    pub logging: LoggingConfig,
     /// `TESSERA_ADMIN_PASSWORD`: the password of `admin` created on first start. Environment only.
     #[serde(skip)]
     pub bootstrap_admin_password: Option<SecretString>,
@@ -296,6 +298,25 @@ impl Default for SessionsConfig {
             idle_timeout_seconds: 1800,
         }
     }
+}
+
+/// `[logging]` (SPEC §14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    pub format: LogFormat,
+}
+
+/// `logging.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `[time LEVEL target] message`, env_logger's layout.
+    #[default]
+    Text,
+    /// One JSON object per line: `time`, `level`, `target`, `request_id` (when the line was
+    /// written for a request) and `message`.
+    Json,
 }
 
 /// `store.backend`.
@@ -568,6 +589,17 @@ mod tests {
     fn unknown_key_is_named_in_the_error() {
         let err = parse("[tokens]\nclaims_tll_seconds = 5\n").expect_err("typo must fail");
         assert!(err.to_string().contains("claims_tll_seconds"), "{err}");
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json_and_nothing_else() {
+        assert_eq!(parse("").expect("defaults").logging.format, LogFormat::Text);
+        let json = parse("[logging]\nformat = \"json\"\n").expect("json");
+        assert_eq!(json.logging.format, LogFormat::Json);
+        let err = parse("[logging]\nformat = \"xml\"\n").expect_err("xml");
+        assert!(err.to_string().contains("xml"), "{err}");
+        let err = parse("[logging]\nformt = \"json\"\n").expect_err("typo");
+        assert!(err.to_string().contains("formt"), "{err}");
     }
 
     #[test]

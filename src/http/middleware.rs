@@ -14,6 +14,9 @@ use std::time::Instant;
 
 pub const X_REQUEST_ID: &str = "x-request-id";
 
+/// The log target of the access lines (SPEC §9), which begin with the request id.
+pub const ACCESS_TARGET: &str = "tessera::access";
+
 /// Accepts a proxy's request id if it is short and plain, else makes one.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
@@ -116,11 +119,16 @@ pub async fn request_context(
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    log::info!(
-        target: "tessera::access",
-        "{id} {method} {path} {status} {ms:.1}ms caller={caller} params=[{params}]",
-        status = res.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+    let (status, ms) = (
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0,
     );
+    // In the request's scope, so that a JSON line carries its `request_id` field too.
+    REQUEST_ID.sync_scope(id.clone(), || {
+        log::info!(
+            target: ACCESS_TARGET,
+            "{id} {method} {path} {status} {ms:.1}ms caller={caller} params=[{params}]",
+        )
+    });
     Ok(res.map_into_boxed_body())
 }

@@ -54,9 +54,14 @@ pub struct Server {
     log: PathBuf,
 }
 
-/// The first word after `marker` in `text`.
+/// The first word after `marker` in `text` (up to a quote: the line may be a JSON log line).
 fn word_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
-    text.split(marker).nth(1)?.split_whitespace().next()
+    text.split(marker)
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .split('"')
+        .next()
 }
 
 /// Starts `cmd` (a [`tessera`] command with `serve` added), its stderr going to the file `log`,
