@@ -8,6 +8,9 @@ tokio::task_local! {
     pub static REQUEST_ID: String;
 }
 
+/// The log target of the access lines (SPEC §9), which begin with the request id.
+pub const ACCESS_TARGET: &str = "tessera::access";
+
 /// The id of the request this code serves, if it serves one.
 pub fn current() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()

@@ -207,7 +207,7 @@ fn log_line(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> s
         record.target()
     )?;
     // An access line begins with its request id already.
-    if record.target() != crate::http::middleware::ACCESS_TARGET {
+    if record.target() != crate::request::ACCESS_TARGET {
         if let Some(id) = crate::request::current() {
             write!(buf, "request {id}: ")?;
         }

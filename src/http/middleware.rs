@@ -14,9 +14,6 @@ use std::time::Instant;
 
 pub const X_REQUEST_ID: &str = "x-request-id";
 
-/// The log target of the access lines (SPEC §9), which begin with the request id.
-pub const ACCESS_TARGET: &str = "tessera::access";
-
 /// Accepts a proxy's request id if it is short and plain, else makes one.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
@@ -126,7 +123,7 @@ pub async fn request_context(
     // In the request's scope, so that a JSON line carries its `request_id` field too.
     REQUEST_ID.sync_scope(id.clone(), || {
         log::info!(
-            target: ACCESS_TARGET,
+            target: crate::request::ACCESS_TARGET,
             "{id} {method} {path} {status} {ms:.1}ms caller={caller} params=[{params}]",
         )
     });

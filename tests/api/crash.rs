@@ -41,7 +41,8 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn serve(config: &Path, log: &Path) -> Server {
+/// `tessera serve` with the crash client's admin password (shared with shutdown.rs).
+pub fn serve(config: &Path, log: &Path) -> Server {
     let mut cmd = tessera(config);
     cmd.arg("serve")
         .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD);

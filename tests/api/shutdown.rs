@@ -3,8 +3,9 @@
 //! the signal while logins queue for a deliberately slow argon2id, one hash at a time, so that
 //! they take longer in all than a short drain would allow.
 
-use crate::binary_helpers::{data_dir, start, tessera, Server};
-use crate::crash::client::{Api, Outcome, ADMIN_PASSWORD};
+use crate::binary_helpers::data_dir;
+use crate::crash::client::{Api, Outcome};
+use crate::crash::serve;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,13 +25,6 @@ fn slow_hash_config(dir: &Path) -> std::path::PathBuf {
     );
     std::fs::write(&path, text).expect("config written");
     path
-}
-
-fn serve(config: &Path, log: &Path) -> Server {
-    let mut cmd = tessera(config);
-    cmd.arg("serve")
-        .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    start(cmd, log)
 }
 
 fn signal(pid: u32, name: &str) {
