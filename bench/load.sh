@@ -326,6 +326,29 @@ split_tokens() { # FILE
 declare -A RPS P50 P99 MAXMS NON2XX LOAD RSS_AFTER
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+# start_profile NAME SECONDS: with NAME in PROFILE (and perf installed), records the server
+# (node 1) for SECONDS in the background and sets PERF_PID to the recorder's pid (a child of
+# this shell, so that finish_profile can wait for it); PERF_PID is empty otherwise.
+start_profile() {
+  PERF_PID=""
+  if [[ " $PROFILE " == *" $1 "* ]] && command -v perf >/dev/null; then
+    perf record -q -F 499 -g -p "$SERVER_PID" -o "$WORK/perf-$1.data" -- sleep "$2" \
+      >/dev/null 2>&1 &
+    PERF_PID=$!
+  fi
+}
+
+# finish_profile NAME PID WHICH: waits for the recorder PID (if any) and writes its report.
+finish_profile() {
+  local name=$1 pid=$2 which=$3
+  [[ -n "$pid" ]] || return 0
+  wait "$pid" || true
+  perf report -i "$WORK/perf-$name.data" --stdio --no-children --percent-limit 1.5 \
+    2>/dev/null | grep -v '^$' | head -80 >"$WORK/perf-$name.txt" || true
+  echo "perf profile of $name$which: $WORK/perf-$name.txt (KEEP=1 keeps it)" >&2
+  [[ "$KEEP" == 1 ]] || sed -n '1,60p' "$WORK/perf-$name.txt" >&2
+}
+
 # run_wrk NAME SCENARIO CONNECTIONS THREADS [SECONDS]
 # With NODES>1 it runs against every node (run_wrk_nodes); WRK_NODES=1 run_wrk … keeps to node 1.
 run_wrk() {
@@ -333,24 +356,14 @@ run_wrk() {
     run_wrk_nodes "$@"
     return
   fi
-  local name=$1 scenario=$2 conns=$3 threads=$4 seconds=${5:-$DURATION} out line perf_pid=""
+  local name=$1 scenario=$2 conns=$3 threads=$4 seconds=${5:-$DURATION} out line
   out="$WORK/wrk-$name.txt"
   LOAD[$name]=$(loadavg)
-  if [[ " $PROFILE " == *" $name "* ]] && command -v perf >/dev/null; then
-    perf record -q -F 499 -g -p "$SERVER_PID" -o "$WORK/perf-$name.data" -- sleep "$seconds" \
-      >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  start_profile "$name" "$seconds"
   SCENARIO=$scenario WRK_THREADS=$threads timeout $((seconds + 30)) \
     wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$WRK_LUA" "$PUB" >"$out" 2>&1 ||
     die "wrk $name failed: $(tail -5 "$out")"
-  if [[ -n "$perf_pid" ]]; then
-    wait "$perf_pid" || true
-    perf report -i "$WORK/perf-$name.data" --stdio --no-children --percent-limit 1.5 \
-      2>/dev/null | grep -v '^$' | head -80 >"$WORK/perf-$name.txt" || true
-    echo "perf profile of $name: $WORK/perf-$name.txt (KEEP=1 keeps it)" >&2
-    [[ "$KEEP" == 1 ]] || sed -n '1,60p' "$WORK/perf-$name.txt" >&2
-  fi
+  finish_profile "$name" "$PERF_PID" ""
   line=$(grep '^RESULT' "$out") || die "wrk $name printed no result: $(tail -5 "$out")"
   RSS_AFTER[$name]=$(mib "$(rss_kib)")
   RPS[$name]=$(field rps "$line")
@@ -379,13 +392,9 @@ wrk_max() {
 }
 NODE_FIGURES=()
 run_wrk_nodes() {
-  local name=$1 scenario=$2 conns=$3 seconds=${5:-$DURATION} i c out results="" line perf_pid="" failed=""
+  local name=$1 scenario=$2 conns=$3 seconds=${5:-$DURATION} i c out results="" line failed=""
   LOAD[$name]=$(loadavg)
-  if [[ " $PROFILE " == *" $name "* ]] && command -v perf >/dev/null; then
-    perf record -q -F 499 -g -p "$SERVER_PID" -o "$WORK/perf-$name.data" -- sleep "$seconds" \
-      >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  start_profile "$name" "$seconds"
   WRK_PIDS=()
   for i in $(seq "$NODES"); do
     c=$(node_share "$conns" "$i")
@@ -399,13 +408,7 @@ run_wrk_nodes() {
   done
   WRK_PIDS=()
   [[ -z "$failed" ]] || die "wrk $name failed on node(s)$failed: $(tail -5 "$WORK/wrk-$name-node${failed##* }.txt")"
-  if [[ -n "$perf_pid" ]]; then
-    wait "$perf_pid" || true
-    perf report -i "$WORK/perf-$name.data" --stdio --no-children --percent-limit 1.5 \
-      2>/dev/null | grep -v '^$' | head -80 >"$WORK/perf-$name.txt" || true
-    echo "perf profile of $name (node 1): $WORK/perf-$name.txt (KEEP=1 keeps it)" >&2
-    [[ "$KEEP" == 1 ]] || sed -n '1,60p' "$WORK/perf-$name.txt" >&2
-  fi
+  finish_profile "$name" "$PERF_PID" " (node 1)"
   for i in $(seq "$NODES"); do
     out="$WORK/wrk-$name-node$i.txt"
     line=$(grep '^RESULT' "$out") || die "wrk $name printed no result on node $i: $(tail -5 "$out")"
